@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT
+ * engine/cli.c: the `weir` command line (DESIGN.md §5): run, validate, and dispatch to the
+ * other subcommands. Exit codes: 0 success, 1 a failed run or an invalid file, 2 bad usage
+ * or a definition that cannot run. */
+#include "engine/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "engine/cli_cron.h"
+#include "engine/cli_sql.h"
+#include "engine/cron.h"
+#include "engine/def_dag.h"
+#include "engine/loop.h"
+#include "engine/run.h"
+#include "engine/store.h"
+
+static const char main_usage[] =
+    "usage: weir COMMAND [ARGS]\n"
+    "\n"
+    "weir runs data pipelines: DAG files (YAML) with cron schedules, retries, timeouts and\n"
+    "catches, recorded in one SQLite file.\n"
+    "\n"
+    "commands:\n"
+    "  run FILE        run a DAG file once, now, and wait for it to end\n"
+    "  validate FILE.. check definition files; print every problem as file:line:column\n"
+    "  cron next EXPR  print the next fire times of a cron expression\n"
+    "  sql             run a SQL query over CSV / JSON-lines files (local_transform's engine)\n"
+    "\n"
+    "options:\n"
+    "  --help          this text; `weir COMMAND --help` for a command\n"
+    "  --version       print the version\n";
+
+static const char run_usage[] =
+    "usage: weir run FILE [--input JSON | --input-file F] [--functions DIR] [--json]\n"
+    "                [--db F] [--parallelism N] [--quiet]\n"
+    "\n"
+    "Runs the DAG in FILE once, now, and waits for it to end. Progress (each task's state,\n"
+    "attempt and duration) goes to stderr; the result goes to stdout.\n"
+    "\n"
+    "  --input JSON       the run's input (a JSON object); overrides params of the same name\n"
+    "  --input-file F     the same, read from file F\n"
+    "  --functions DIR    folder of local Lambda handlers (default: ./functions)\n"
+    "  --json             print exactly one JSON object: status, output or error/cause, tasks\n"
+    "  --db F             database file (default: ./weir.db)\n"
+    "  --parallelism N    tasks running at once (default: cores x 4)\n"
+    "  --quiet            no progress on stderr\n"
+    "\n"
+    "Exit status: 0 SUCCEEDED, 1 FAILED or aborted, 2 bad usage or an invalid definition.\n"
+    "SIGINT or SIGTERM stops every running task (its whole process group) and records the\n"
+    "run as ABORTED.\n";
+
+static const char validate_usage[] =
+    "usage: weir validate FILE...\n"
+    "\n"
+    "Checks each definition file and prints every problem as FILE:LINE:COLUMN: message.\n"
+    "Exit status: 0 when all are valid, 1 otherwise, 2 on bad usage.\n";
+
+/* ==== Shared helpers ==== */
+
+static bool is_flag(const char *a, const char *name)
+{
+    return strcmp(a, name) == 0;
+}
+
+WR_PRINTF(2, 3) static int usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "weir %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'weir %s --help'.\n", cmd);
+    return 2;
+}
+
+/* TEMPORARY until cron.c offers it. */
+static int wr_cron_format_in_zone(int64_t secs, const char *tz, char out[32], wr_err_t *err)
+{
+    (void)tz;
+    (void)err;
+    wr_cron_format(secs, 0, out);
+    return 0;
+}
+
+/* ds and logical_date for a run starting now, in the DAG's zone. */
+static int logical_now(const char *tz, int64_t now_ms, char ds[16], char iso[40], wr_err_t *err)
+{
+    int64_t secs = now_ms / 1000;
+    char full[32];
+    int rc = wr_cron_format_in_zone(secs, tz, full, err);
+
+    if (rc != 0)
+        return rc;
+    snprintf(ds, 16, "%.10s", full);
+    snprintf(iso, 40, "%s", full);
+    return 0;
+}
+
+/* ==== weir run ==== */
+
+typedef struct {
+    wr_engine_t eng;
+    uv_signal_t sigint, sigterm;
+    wr_run_t *run;
+    bool done;
+} run_cli_t;
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    run_cli_t *rc = h->data;
+    if (!rc->done && rc->run != NULL) {
+        fprintf(stderr, "weir: %s: stopping the run\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
+        wr_run_abort(rc->run, signum == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
+    }
+}
+
+static void on_run_done(wr_run_t *run, void *data)
+{
+    run_cli_t *rc = data;
+    (void)run;
+    rc->done = true;
+    uv_signal_stop(&rc->sigint);
+    uv_signal_stop(&rc->sigterm);
+}
+
+static json_t *load_input(const char *inline_json, const char *file, wr_err_t *err)
+{
+    json_error_t je;
+    json_t *v;
+
+    if (inline_json != NULL)
+        v = json_loads(inline_json, JSON_DECODE_ANY, &je);
+    else if (file != NULL)
+        v = json_load_file(file, JSON_DECODE_ANY, &je);
+    else
+        return json_object();
+    if (v == NULL) {
+        wr_err_set(err, WR_EPARSE, "%s:%d:%d: invalid JSON input: %s",
+                   file ? file : "--input", je.line, je.column, je.text);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        wr_err_set(err, WR_EPARSE, "%s: the input must be a JSON object",
+                   file ? file : "--input");
+        return NULL;
+    }
+    return v;
+}
+
+static void print_human(json_t *res)
+{
+    const char *status = json_string_value(json_object_get(res, "status"));
+    json_t *tasks = json_object_get(res, "tasks");
+    const char *name;
+    json_t *t;
+
+    printf("%s  run %s\n", status, json_string_value(json_object_get(res, "run_id")));
+    json_object_foreach(tasks, name, t)
+    {
+        printf("  %-28s %-16s attempts %lld\n", name,
+               json_string_value(json_object_get(t, "state")),
+               (long long)json_integer_value(json_object_get(t, "attempts")));
+    }
+    if (strcmp(status, "SUCCEEDED") == 0) {
+        char *out = json_dumps(json_object_get(res, "output"), JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("output:\n%s\n", out ? out : "{}");
+        free(out);
+    } else {
+        printf("error: %s\ncause: %s\n", json_string_value(json_object_get(res, "error")),
+               json_string_value(json_object_get(res, "cause")));
+    }
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    const char *file = NULL, *input_json = NULL, *input_file = NULL, *functions = NULL;
+    const char *db = "weir.db";
+    bool as_json = false, quiet = false;
+    long parallelism = 0;
+    wr_workflow_t *wf = NULL;
+    wr_store_t *store = NULL;
+    json_t *input = NULL, *res = NULL;
+    char *problems = NULL, *text = NULL;
+    size_t text_len = 0;
+    run_cli_t rc;
+    bool eng_ready = false;
+    wr_err_t err;
+    int status = 2;
+    char exe[4096];
+    size_t exe_len = sizeof(exe);
+    char ds[16], logical[40];
+    int64_t version_id = 0;
+    wr_run_opts_t opts;
+
+    memset(&rc, 0, sizeof(rc));
+    memset(&err, 0, sizeof(err));
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        if (is_flag(a, "--help") || is_flag(a, "-h")) {
+            fputs(run_usage, stdout);
+            return 0;
+        } else if (is_flag(a, "--json")) {
+            as_json = true;
+        } else if (is_flag(a, "--quiet") || is_flag(a, "-q")) {
+            quiet = true;
+        } else if (is_flag(a, "--input") && has_val) {
+            input_json = argv[++i];
+        } else if (is_flag(a, "--input-file") && has_val) {
+            input_file = argv[++i];
+        } else if (is_flag(a, "--functions") && has_val) {
+            functions = argv[++i];
+        } else if (is_flag(a, "--db") && has_val) {
+            db = argv[++i];
+        } else if (is_flag(a, "--parallelism") && has_val) {
+            char *end;
+            parallelism = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || parallelism < 1 || parallelism > 100000)
+                return usage_error("run", "--parallelism must be a whole number >= 1, not '%s'",
+                                   argv[i]);
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return usage_error("run", "unknown or incomplete option '%s'", a);
+        } else if (file == NULL) {
+            file = a;
+        } else {
+            return usage_error("run", "one FILE only ('%s' is extra)", a);
+        }
+    }
+    if (file == NULL)
+        return usage_error("run", "%s", "a FILE is required");
+    if (input_json != NULL && input_file != NULL)
+        return usage_error("run", "%s", "--input and --input-file exclude each other");
+
+    if (wr_read_file(file, WR_DEF_MAX_BYTES, &text, &text_len, &err) != 0) {
+        fprintf(stderr, "weir run: %s\n", err.msg);
+        goto done;
+    }
+    if (wr_def_is_asl(text, text_len)) {
+        fprintf(stderr,
+                "weir run: %s: Amazon States Language state machines are not supported by "
+                "this version of weir yet\n",
+                file);
+        goto done;
+    }
+    if (wr_dag_load_string(file, text, text_len, &wf, &problems, &err) != 0) {
+        fputs(problems ? problems : err.msg, stderr);
+        goto done;
+    }
+    input = load_input(input_json, input_file, &err);
+    if (input == NULL) {
+        fprintf(stderr, "weir run: %s\n", err.msg);
+        goto done;
+    }
+    if (logical_now(wf->timezone, wr_now_ms(), ds, logical, &err) != 0) {
+        fprintf(stderr, "weir run: %s: timezone: %s\n", file, err.msg);
+        goto done;
+    }
+    if (wr_store_open(db, &store, &err) != 0 ||
+        wr_store_definition_put(store, wf->name, "dag", file, wf->source, wf->hash,
+                                &version_id, &err) != 0) {
+        fprintf(stderr, "weir run: %s\n", err.msg);
+        goto done;
+    }
+    if (wr_engine_init(&rc.eng, &err) != 0) {
+        fprintf(stderr, "weir run: %s\n", err.msg);
+        goto done;
+    }
+    eng_ready = true;
+    rc.eng.store = store;
+    rc.eng.quiet = quiet;
+    if (parallelism == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        parallelism = (cores > 0 ? cores : 1) * 4;
+    }
+    rc.eng.parallelism = (int)parallelism;
+    rc.eng.functions_dir = wr_xstrdup(functions ? functions : "functions");
+    if (uv_exepath(exe, &exe_len) == 0)
+        rc.eng.self_exe = wr_xstrdup(exe);
+    else
+        rc.eng.self_exe = wr_xstrdup(argv[0]);
+    uv_signal_init(&rc.eng.loop, &rc.sigint);
+    uv_signal_init(&rc.eng.loop, &rc.sigterm);
+    rc.sigint.data = rc.sigterm.data = &rc;
+    uv_signal_start(&rc.sigint, on_signal, SIGINT);
+    uv_signal_start(&rc.sigterm, on_signal, SIGTERM);
+    uv_unref((uv_handle_t *)&rc.sigint);
+    uv_unref((uv_handle_t *)&rc.sigterm);
+
+    memset(&opts, 0, sizeof(opts));
+    opts.trigger = "manual";
+    opts.logical_ms = wr_now_ms();
+    opts.ds = ds;
+    opts.logical_date = logical;
+    opts.version_id = version_id;
+    if (wr_run_start(&rc.eng, wf, input, &opts, on_run_done, &rc, &rc.run, &err) != 0) {
+        fprintf(stderr, "weir run: %s\n", err.msg);
+        goto done;
+    }
+    uv_run(&rc.eng.loop, UV_RUN_DEFAULT);
+    if (!rc.done) {
+        fprintf(stderr, "weir run: internal error: the loop ended before the run\n");
+        status = 1;
+        goto done;
+    }
+    res = wr_run_result_json(rc.run);
+    if (as_json) {
+        char *s = json_dumps(res, JSON_COMPACT);
+        printf("%s\n", s);
+        free(s);
+    } else {
+        print_human(res);
+    }
+    fflush(stdout);
+    status = strcmp(wr_run_status(rc.run), "SUCCEEDED") == 0 ? 0 : 1;
+done:
+    if (rc.run != NULL)
+        wr_run_close(rc.run);
+    if (eng_ready)
+        wr_engine_dispose(&rc.eng);
+    json_decref(res);
+    json_decref(input);
+    wr_store_close(store);
+    wr_workflow_free(wf);
+    free(problems);
+    free(text);
+    return status;
+}
+
+/* ==== weir validate ==== */
+
+static int cmd_validate(int argc, char **argv)
+{
+    int bad = 0, files = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (is_flag(argv[i], "--help") || is_flag(argv[i], "-h")) {
+            fputs(validate_usage, stdout);
+            return 0;
+        }
+        if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return usage_error("validate", "unknown option '%s'", argv[i]);
+    }
+    for (int i = 1; i < argc; i++) {
+        wr_workflow_t *wf = NULL;
+        char *problems = NULL, *text = NULL;
+        size_t len = 0;
+        wr_err_t err;
+
+        files++;
+        memset(&err, 0, sizeof(err));
+        if (wr_read_file(argv[i], WR_DEF_MAX_BYTES, &text, &len, &err) != 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            bad++;
+            continue;
+        }
+        if (wr_def_is_asl(text, len)) {
+            fprintf(stderr,
+                    "%s:1:1: Amazon States Language state machines are not supported by this "
+                    "version of weir yet\n",
+                    argv[i]);
+            bad++;
+        } else if (wr_dag_load_string(argv[i], text, len, &wf, &problems, &err) != 0) {
+            fputs(problems ? problems : err.msg, stderr);
+            bad++;
+        } else {
+            printf("%s: ok (DAG '%s', %zu tasks%s%s)\n", argv[i], wf->name, wf->n_tasks,
+                   wf->schedule ? ", schedule " : "", wf->schedule ? wf->schedule : "");
+        }
+        wr_workflow_free(wf);
+        free(problems);
+        free(text);
+    }
+    if (files == 0)
+        return usage_error("validate", "%s", "at least one FILE is required");
+    return bad ? 1 : 0;
+}
+
+/* ==== Dispatch ==== */
+
+static int cmd_not_yet(int argc, char **argv)
+{
+    (void)argc;
+    fprintf(stderr, "weir %s: not available in this version of weir yet\n", argv[0]);
+    return 2;
+}
+
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} command_t;
+
+static const command_t commands[] = {
+    {"run", cmd_run},     {"validate", cmd_validate}, {"cron", wr_cli_cron},
+    {"sql", wr_cli_sql},  {"serve", cmd_not_yet},     {"trigger", cmd_not_yet},
+    {NULL, NULL},
+};
+
+int wr_cli_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(main_usage, stderr);
+        return 2;
+    }
+    if (is_flag(argv[1], "--help") || is_flag(argv[1], "-h") || is_flag(argv[1], "help")) {
+        fputs(main_usage, stdout);
+        return 0;
+    }
+    if (is_flag(argv[1], "--version") || is_flag(argv[1], "version")) {
+        printf("weir %s\n", WR_VERSION);
+        return 0;
+    }
+    for (const command_t *c = commands; c->name != NULL; c++)
+        if (strcmp(argv[1], c->name) == 0)
+            return c->fn(argc - 1, argv + 1);
+    fprintf(stderr, "weir: unknown command '%s'\n\n%s", argv[1], main_usage);
+    return 2;
+}

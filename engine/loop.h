@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT
+ * engine/loop.h: the engine object: one libuv loop that owns every timer, child process and
+ * run, plus the store it writes to.
+ *
+ * Thread: a wr_engine_t and everything reachable from it belong to the loop thread. */
+#ifndef WR_ENGINE_LOOP_H
+#define WR_ENGINE_LOOP_H
+
+#include <stdbool.h>
+
+#include <uv.h>
+
+#include "engine/common.h"
+#include "engine/store.h"
+
+typedef struct wr_slot_wait_s wr_slot_wait_t;
+typedef void (*wr_slot_cb)(wr_slot_wait_t *w);
+
+/** A request for one of the engine's `parallelism` slots, embedded by its owner. */
+struct wr_slot_wait_s {
+    wr_slot_cb cb;        /* called once a slot is granted */
+    wr_slot_wait_t *next; /* private: FIFO link */
+    bool queued;          /* private */
+};
+
+typedef struct wr_engine_s {
+    uv_loop_t loop;          /* public: the loop everything runs on */
+    wr_store_t *store;       /* borrowed: the writer connection */
+    int parallelism;         /* max attempts running at once */
+    int running;             /* slots in use */
+    wr_slot_wait_t *wait_head, *wait_tail;
+    char *functions_dir;     /* local Lambda handlers; owned; may be NULL */
+    char *self_exe;          /* path of this weir binary, for child helpers; owned */
+    char *data_dir;          /* base for relative paths in tasks (the DAG's cwd); owned */
+    bool quiet;              /* no progress lines on stderr */
+    int64_t kill_grace_ms;   /* TERM -> KILL grace when stopping a process group */
+} wr_engine_t;
+
+/** Initializes `eng` (embedded) with its loop. The store is set by the caller. */
+WR_MUST_CHECK int wr_engine_init(wr_engine_t *eng, wr_err_t *err);
+/** Closes every handle still open, drains the loop and closes it; frees owned strings. */
+void wr_engine_dispose(wr_engine_t *eng);
+
+/** Asks for a slot: `w->cb` runs (from the loop, never from inside this call) when one is
+ *  free. Slots are granted in request order. */
+void wr_engine_slot_acquire(wr_engine_t *eng, wr_slot_wait_t *w, wr_slot_cb cb);
+/** Withdraws a request that has not been granted yet. */
+void wr_engine_slot_cancel(wr_engine_t *eng, wr_slot_wait_t *w);
+/** Gives a granted slot back. */
+void wr_engine_slot_release(wr_engine_t *eng);
+
+#endif
