@@ -15,8 +15,10 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "engine/cli_asl.h"
 #include "engine/cli_cron.h"
 #include "engine/cli_sql.h"
+#include "engine/config.h"
 #include "engine/cron.h"
 #include "engine/def_dag.h"
 #include "engine/loop.h"
@@ -41,18 +43,20 @@ static const char main_usage[] =
 
 static const char run_usage[] =
     "usage: weir run FILE [--input JSON | --input-file F] [--functions DIR] [--json]\n"
-    "                [--db F] [--parallelism N] [--quiet]\n"
+    "                [--db F] [--parallelism N] [--quiet] [--config F]\n"
     "\n"
     "Runs the DAG in FILE once, now, and waits for it to end. Progress (each task's state,\n"
     "attempt and duration) goes to stderr; the result goes to stdout.\n"
     "\n"
     "  --input JSON       the run's input (a JSON object); overrides params of the same name\n"
     "  --input-file F     the same, read from file F\n"
-    "  --functions DIR    folder of local Lambda handlers (default: ./functions)\n"
+    "  --functions DIR    folder of local Lambda handlers (default: functions_dir from the\n"
+    "                     configuration, else ./functions)\n"
     "  --json             print exactly one JSON object: status, output or error/cause, tasks\n"
-    "  --db F             database file (default: ./weir.db)\n"
+    "  --db F             database file (default: db from the configuration, else ./weir.db)\n"
     "  --parallelism N    tasks running at once (default: cores x 4)\n"
     "  --quiet            no progress on stderr\n"
+    "  --config F         configuration file (default: ./weir.yaml when it exists)\n"
     "\n"
     "Exit status: 0 SUCCEEDED, 1 FAILED or aborted, 2 bad usage or an invalid definition.\n"
     "SIGINT or SIGTERM stops every running task (its whole process group) and records the\n"
@@ -185,7 +189,8 @@ static void print_human(json_t *res)
 static int cmd_run(int argc, char **argv)
 {
     const char *file = NULL, *input_json = NULL, *input_file = NULL, *functions = NULL;
-    const char *db = "weir.db";
+    const char *db = NULL, *config = NULL;
+    wr_config_t cfg;
     bool as_json = false, quiet = false;
     long parallelism = 0;
     wr_workflow_t *wf = NULL;
@@ -205,12 +210,15 @@ static int cmd_run(int argc, char **argv)
 
     memset(&rc, 0, sizeof(rc));
     memset(&err, 0, sizeof(err));
+    memset(&cfg, 0, sizeof(cfg));
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_val = i + 1 < argc;
         if (is_flag(a, "--help") || is_flag(a, "-h")) {
             fputs(run_usage, stdout);
             return 0;
+        } else if (is_flag(a, "--config") && has_val) {
+            config = argv[++i];
         } else if (is_flag(a, "--json")) {
             as_json = true;
         } else if (is_flag(a, "--quiet") || is_flag(a, "-q")) {
@@ -242,15 +250,22 @@ static int cmd_run(int argc, char **argv)
     if (input_json != NULL && input_file != NULL)
         return usage_error("run", "%s", "--input and --input-file exclude each other");
 
+    if (wr_config_load(config, &cfg, &err) != 0) {
+        fprintf(stderr, "weir run: %s\n", err.msg);
+        goto done;
+    }
+    if (db == NULL)
+        db = cfg.db ? cfg.db : "weir.db";
+    if (functions == NULL)
+        functions = cfg.functions_dir ? cfg.functions_dir : "functions";
+    if (parallelism == 0)
+        parallelism = cfg.parallelism;
     if (wr_read_file(file, WR_DEF_MAX_BYTES, &text, &text_len, &err) != 0) {
         fprintf(stderr, "weir run: %s\n", err.msg);
         goto done;
     }
     if (wr_def_is_asl(text, text_len)) {
-        fprintf(stderr,
-                "weir run: %s: Amazon States Language state machines are not supported by "
-                "this version of weir yet\n",
-                file);
+        status = wr_cli_run_asl(argc, argv);
         goto done;
     }
     if (wr_dag_load_string(file, text, text_len, &wf, &problems, &err) != 0) {
@@ -284,7 +299,7 @@ static int cmd_run(int argc, char **argv)
         parallelism = (cores > 0 ? cores : 1) * 4;
     }
     rc.eng.parallelism = (int)parallelism;
-    rc.eng.functions_dir = wr_xstrdup(functions ? functions : "functions");
+    rc.eng.functions_dir = wr_xstrdup(functions);
     if (uv_exepath(exe, &exe_len) == 0)
         rc.eng.self_exe = wr_xstrdup(exe);
     else
@@ -332,6 +347,7 @@ done:
     json_decref(input);
     wr_store_close(store);
     wr_workflow_free(wf);
+    wr_config_dispose(&cfg);
     free(problems);
     free(text);
     return status;
@@ -365,11 +381,8 @@ static int cmd_validate(int argc, char **argv)
             continue;
         }
         if (wr_def_is_asl(text, len)) {
-            fprintf(stderr,
-                    "%s:1:1: Amazon States Language state machines are not supported by this "
-                    "version of weir yet\n",
-                    argv[i]);
-            bad++;
+            if (wr_cli_validate_asl(argv[i], text, len) != 0)
+                bad++;
         } else if (wr_dag_load_string(argv[i], text, len, &wf, &problems, &err) != 0) {
             fputs(problems ? problems : err.msg, stderr);
             bad++;

@@ -18,6 +18,7 @@
 #include <yaml.h>
 
 #include "engine/template.h"
+#include "engine/yaml_json.h"
 #include "tasks/task.h"
 
 #define MAX_DEPTH 64
@@ -124,23 +125,8 @@ static json_t *to_json(ctx_t *c, yaml_node_t *n, int depth) /* NOLINT(misc-no-re
         return json_null();
     }
     switch (n->type) {
-    case YAML_SCALAR_NODE: {
-        const char *s = scalar(n);
-        json_int_t i;
-        double d;
-        bool b;
-        if (!scalar_is_plain(n))
-            return json_string(s);
-        if (is_null_scalar(n))
-            return json_null();
-        if (parse_bool(s, &b))
-            return json_boolean(b);
-        if (parse_int(s, &i))
-            return json_integer(i);
-        if (parse_real(s, &d))
-            return json_real(d);
-        return json_string(s);
-    }
+    case YAML_SCALAR_NODE:
+        return wr_yaml_scalar_json(scalar(n), n->data.scalar.length, scalar_is_plain(n));
     case YAML_SEQUENCE_NODE: {
         json_t *a = json_array();
         for (yaml_node_item_t *it = n->data.sequence.items.start;
@@ -179,8 +165,9 @@ typedef struct {
 /* Looks up each of `known` in mapping `m`, reporting unknown and duplicate keys. out[i] gets
  * the pair for known[i] (or NULLs). Extra keys may be accepted by `extra` (NULL-terminated,
  * also used for suggestions). */
-static void walk_mapping(ctx_t *c, yaml_node_t *m, const char *what, const char *const *known,
-                         pair_t *out, const char *const *extra, pair_t *extra_out)
+static void walk_mapping_q(ctx_t *c, yaml_node_t *m, const char *what, const char *const *known,
+                           pair_t *out, const char *const *extra, pair_t *extra_out,
+                           bool quiet_unknown)
 {
     size_t nk = 0, ne = 0;
 
@@ -203,6 +190,8 @@ static void walk_mapping(ctx_t *c, yaml_node_t *m, const char *what, const char 
         for (size_t i = 0; i < ne && slot == NULL; i++)
             if (strcmp(key, extra[i]) == 0)
                 slot = &extra_out[i];
+        if (slot == NULL && quiet_unknown)
+            continue;
         if (slot == NULL) {
             const char *all[128];
             size_t n = 0;
@@ -226,6 +215,12 @@ static void walk_mapping(ctx_t *c, yaml_node_t *m, const char *what, const char 
         slot->key = k;
         slot->value = v;
     }
+}
+
+static void walk_mapping(ctx_t *c, yaml_node_t *m, const char *what, const char *const *known,
+                         pair_t *out, const char *const *extra, pair_t *extra_out)
+{
+    walk_mapping_q(c, m, what, known, out, extra, extra_out, false);
 }
 
 static bool expect_mapping(ctx_t *c, yaml_node_t *n, const char *what)
@@ -539,7 +534,8 @@ static void parse_task(ctx_t *c, yaml_node_t *key, yaml_node_t *val, wr_wtask_t 
             extra_names[n_extra++] = p->name;
     }
     extra_names[n_extra] = NULL;
-    walk_mapping(c, val, what, task_keys, f, extra_names, extra);
+    /* With an unknown type, its fields cannot be told from typos: report the type only. */
+    walk_mapping_q(c, val, what, task_keys, f, extra_names, extra, type == NULL);
     if (f[TK_TYPE].value == NULL) {
         problem(c, val, "%s: 'type' is required", what);
         return;
@@ -987,6 +983,7 @@ static void parse_top(ctx_t *c, yaml_node_t *root, wr_workflow_t *wf)
         goto done;
     }
     n = (size_t)(tasks->data.mapping.pairs.top - tasks->data.mapping.pairs.start);
+    int before = c->n_problems;
     names = wr_xcalloc(n + 1, sizeof(char *));
     wf->tasks = wr_xcalloc(n, sizeof(wr_wtask_t));
     pos = wr_xcalloc(n, sizeof(task_pos_t));
@@ -1002,8 +999,8 @@ static void parse_top(ctx_t *c, yaml_node_t *root, wr_workflow_t *wf)
                 problem(c, k, "duplicate task '%s'", name);
         names[i] = name;
     }
-    if (c->n_problems > 0)
-        goto done;
+    if (c->n_problems > before)
+        goto done; /* duplicate names: references could not be resolved reliably */
     for (size_t i = 0; i < n; i++) {
         yaml_node_pair_t *p = &tasks->data.mapping.pairs.start[i];
         parse_task(c, node_at(c, p->key), node_at(c, p->value), &wf->tasks[i], &pos[i], &defs,

@@ -416,6 +416,17 @@ done:
     return tx_end(store, rc, err);
 }
 
+int wr_store_event_append(wr_store_t *store, const char *run_id, const char *type,
+                          const char *task, int attempt, const char *detail, wr_err_t *err)
+{
+    int rc;
+
+    if ((rc = tx_begin(store, err)) != 0)
+        return rc;
+    rc = event_insert(store, run_id, wr_now_ms(), type, task, attempt, detail, err);
+    return tx_end(store, rc, err);
+}
+
 int64_t wr_store_event_count(wr_store_t *store, const char *run_id)
 {
     sqlite3_stmt *st = stmt(store, S_EV_COUNT);

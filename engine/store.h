@@ -68,6 +68,12 @@ WR_MUST_CHECK int wr_store_run_finish(wr_store_t *store, const char *run_id, con
                                       const char *output_json, const char *error,
                                       const char *cause, wr_err_t *err);
 
+/** Appends one history event (type, optional task/state name and attempt, detail as a JSON
+ *  object text or NULL) in its own transaction. */
+WR_MUST_CHECK int wr_store_event_append(wr_store_t *store, const char *run_id, const char *type,
+                                        const char *task, int attempt, const char *detail,
+                                        wr_err_t *err);
+
 /** Number of history events recorded for `run_id` (-1 on error). */
 int64_t wr_store_event_count(wr_store_t *store, const char *run_id);
 /** Copies the run's status into out (NUL-terminated, at most `n` bytes). 0 if found. */

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages weir needs to build and test, if any is missing.
+#   tools/deps.sh [build|test]
+# "build" (default): compiler, CMake, Ninja and the -dev libraries.
+# "test": also what the test suite uses (python3, procps for pgrep/ps).
+# Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+pkgs=(build-essential cmake ninja-build pkg-config git
+      libuv1-dev libsqlite3-dev libyaml-dev libjansson-dev)
+if [ "${1:-build}" = test ]; then
+    pkgs+=(python3 procps clang-format)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+echo "installing: ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
