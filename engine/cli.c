@@ -87,24 +87,17 @@ WR_PRINTF(2, 3) static int usage_error(const char *cmd, const char *fmt, ...)
     return 2;
 }
 
-/* TEMPORARY until cron.c offers it. */
-static int wr_cron_format_in_zone(int64_t secs, const char *tz, char out[32], wr_err_t *err)
-{
-    (void)tz;
-    (void)err;
-    wr_cron_format(secs, 0, out);
-    return 0;
-}
-
 /* ds and logical_date for a run starting now, in the DAG's zone. */
 static int logical_now(const char *tz, int64_t now_ms, char ds[16], char iso[40], wr_err_t *err)
 {
     int64_t secs = now_ms / 1000;
     char full[32];
-    int rc = wr_cron_format_in_zone(secs, tz, full, err);
+    int off = 0;
+    int rc = wr_cron_utc_offset(tz, secs, &off, err);
 
     if (rc != 0)
         return rc;
+    wr_cron_format(secs, off, full);
     snprintf(ds, 16, "%.10s", full);
     snprintf(iso, 40, "%s", full);
     return 0;

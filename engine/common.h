@@ -70,7 +70,7 @@ char *wr_xstrdup(const char *s);
 char *wr_xstrndup(const char *s, size_t n);
 /** printf into a new heap string; caller owns it (free()). */
 WR_PRINTF(1, 2) char *wr_xasprintf(const char *fmt, ...);
-char *wr_xvasprintf(const char *fmt, va_list ap);
+WR_PRINTF(1, 0) char *wr_xvasprintf(const char *fmt, va_list ap);
 
 /* ==== Growable byte buffer ==== */
 

@@ -17,6 +17,7 @@
 
 #include <yaml.h>
 
+#include "engine/cron.h"
 #include "engine/template.h"
 #include "engine/yaml_json.h"
 #include "tasks/task.h"
@@ -318,7 +319,7 @@ static void parse_retry(ctx_t *c, yaml_node_t *n, const char *owner, wr_retrier_
         pair_t f[7];
         char what[160];
 
-        snprintf(what, sizeof(what), "%s: retry[%zu]", owner, i);
+        snprintf(what, sizeof(what), "%.120s: retry[%zu]", owner, i);
         r->interval_ms = 1000;
         r->max_attempts = 3;
         r->backoff_rate = 2.0;
@@ -384,7 +385,7 @@ static void parse_catch(ctx_t *c, yaml_node_t *n, const char *owner, wr_catcher_
         pair_t f[2];
         char what[160];
 
-        snprintf(what, sizeof(what), "%s: catch[%zu]", owner, i);
+        snprintf(what, sizeof(what), "%.120s: catch[%zu]", owner, i);
         if (!expect_mapping(c, item, what))
             continue;
         walk_mapping(c, item, what, catch_keys, f, NULL, NULL);
@@ -934,11 +935,20 @@ static void parse_top(ctx_t *c, yaml_node_t *root, wr_workflow_t *wf)
         wf->name = default_name(c->path);
     if (f[K_DESC].value)
         wf->description = get_string(c, f[K_DESC].value, "description");
-    if (f[K_SCHED].value && !is_null_scalar(f[K_SCHED].value))
+    if (f[K_SCHED].value && !is_null_scalar(f[K_SCHED].value)) {
+        wr_cron_t *cron = NULL;
+        wr_err_t e;
         wf->schedule = get_string(c, f[K_SCHED].value, "schedule");
+        if (wf->schedule && wr_cron_parse(wf->schedule, &cron, &e) != 0)
+            problem(c, f[K_SCHED].value, "schedule '%s': %s", wf->schedule, e.msg);
+        wr_cron_free(cron);
+    }
     wf->timezone = f[K_TZ].value ? get_string(c, f[K_TZ].value, "timezone") : NULL;
     if (wf->timezone == NULL)
         wf->timezone = wr_xstrdup("UTC");
+    else if (!wr_cron_zone_valid(wf->timezone))
+        problem(c, f[K_TZ].value, "timezone '%s' is not a zone of the tz database "
+                "(e.g. Europe/London, America/New_York, UTC)", wf->timezone);
     if (f[K_START].value)
         wf->start_date = get_string(c, f[K_START].value, "start_date");
     if (f[K_END].value)

@@ -311,6 +311,17 @@ static void durations(void)
     ASSERT_EQ(wr_duration_parse("99999999999999999999d", &ms, &err), WR_EPARSE);
 }
 
+static void schedule_and_zone_checked(void)
+{
+    char *all = load_bad("schedule: '0 25 * * *'\n"
+                         "timezone: Europe/Lundon\n"
+                         "tasks: {a: {type: local_transform, command: x}}\n",
+                         NULL);
+    ASSERT_CONTAINS(all, "t.yaml:1:11: schedule '0 25 * * *': hour");
+    ASSERT_CONTAINS(all, "t.yaml:2:11: timezone 'Europe/Lundon' is not a zone");
+    free(all);
+}
+
 static void asl_detection(void)
 {
     const char *asl = "{\"StartAt\": \"A\", \"States\": {}}";
@@ -336,6 +347,7 @@ static const wr_test_t tests[] = {
     {"type_fields_are_checked", type_fields_are_checked},
     {"defaults_replaced_not_merged", defaults_replaced_not_merged},
     {"durations", durations},
+    {"schedule_and_zone_checked", schedule_and_zone_checked},
     {"asl_detection", asl_detection},
     {NULL, NULL},
 };
