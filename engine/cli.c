@@ -286,6 +286,8 @@ static int cmd_run(int argc, char **argv)
     }
     eng_ready = true;
     rc.eng.store = store;
+    rc.eng.db_path = wr_xstrdup(db);
+    rc.eng.config = &cfg;
     rc.eng.quiet = quiet;
     if (parallelism == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);

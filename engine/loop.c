@@ -84,6 +84,7 @@ void wr_engine_dispose(wr_engine_t *eng)
     free(eng->functions_dir);
     free(eng->self_exe);
     free(eng->data_dir);
+    free(eng->db_path);
 }
 
 void wr_engine_slot_acquire(wr_engine_t *eng, wr_slot_wait_t *w, wr_slot_cb cb)

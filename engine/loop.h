@@ -32,6 +32,8 @@ typedef struct wr_engine_s {
     char *functions_dir;     /* local Lambda handlers; owned; may be NULL */
     char *self_exe;          /* path of this weir binary, for child helpers; owned */
     char *data_dir;          /* base for relative paths in tasks (the DAG's cwd); owned */
+    char *db_path;           /* the database file, for child helpers that open it; owned */
+    const struct wr_config_s *config; /* weir.yaml (connections, pools...); borrowed */
     bool quiet;              /* no progress lines on stderr */
     int64_t kill_grace_ms;   /* TERM -> KILL grace when stopping a process group */
 } wr_engine_t;

@@ -146,6 +146,7 @@ static int record(wr_run_t *run, size_t i, const char *event, const char *output
         ch.log_stdout = res->log_stdout;
         ch.log_stderr = res->log_stderr;
         ch.log_truncated = res->log_truncated;
+        ch.commit = res->commit;
     }
     if (strcmp(event, "TaskStarted") == 0) {
         char token[96];

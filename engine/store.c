@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "engine/store_int.h"
 #include "engine/store_schema.h"
 
 #define STMT_MAP(XX)                                                                           \
@@ -46,7 +47,10 @@
     XX(RUN_FINISH, "UPDATE runs SET status = ?2, output = ?3, error = ?4, cause = ?5, "        \
                    "ended_at = ?6 WHERE id = ?1")                                              \
     XX(EV_COUNT, "SELECT count(*) FROM events WHERE run_id = ?1")                              \
-    XX(RUN_STATUS, "SELECT status FROM runs WHERE id = ?1")
+    XX(RUN_STATUS, "SELECT status FROM runs WHERE id = ?1")                                    \
+    XX(BM_ADD, "INSERT OR IGNORE INTO job_bookmarks (job, file, run_id, added_at) "            \
+               "VALUES (?1, ?2, ?3, ?4)")                                                      \
+    XX(BM_FILES, "SELECT file FROM job_bookmarks WHERE job = ?1 ORDER BY file")
 
 enum {
 #define XX(name, sql) S_##name,
@@ -64,7 +68,18 @@ static const char *const stmt_sql[] = {
 struct wr_store_s {
     sqlite3 *db;
     sqlite3_stmt *stmt[S__COUNT];
+    wr_store_ext_t ext; /* statements of the other store_*.c files */
 };
+
+sqlite3 *wr__store_db(wr_store_t *store)
+{
+    return store->db;
+}
+
+wr_store_ext_t *wr__store_ext(wr_store_t *store)
+{
+    return &store->ext;
+}
 
 static int db_error(wr_store_t *store, wr_err_t *err, const char *what)
 {
@@ -164,6 +179,8 @@ void wr_store_close(wr_store_t *store)
         return;
     for (int i = 0; i < S__COUNT; i++)
         sqlite3_finalize(store->stmt[i]);
+    for (size_t i = 0; i < WR_STORE_EXT_MAX; i++)
+        sqlite3_finalize(store->ext.stmt[i]);
     sqlite3_close(store->db);
     free(store);
 }
@@ -200,6 +217,37 @@ static int tx_begin(wr_store_t *store, wr_err_t *err)
     return step_done(store, stmt(store, S_BEGIN), err);
 }
 
+int wr__store_tx_begin(wr_store_t *store, wr_err_t *err)
+{
+    return tx_begin(store, err);
+}
+
+static int tx_end(wr_store_t *store, int rc, wr_err_t *err);
+
+int wr__store_tx_end(wr_store_t *store, int rc, wr_err_t *err)
+{
+    return tx_end(store, rc, err);
+}
+
+sqlite3_stmt *wr__store_stmt(wr_store_t *store, size_t slot, const char *sql, wr_err_t *err)
+{
+    sqlite3_stmt **st = &store->ext.stmt[slot];
+
+    if (*st == NULL && sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+                                          NULL) != SQLITE_OK) {
+        db_error(store, err, sql);
+        return NULL;
+    }
+    sqlite3_reset(*st);
+    sqlite3_clear_bindings(*st);
+    return *st;
+}
+
+int wr__store_step(wr_store_t *store, sqlite3_stmt *st, wr_err_t *err)
+{
+    return step_done(store, st, err);
+}
+
 static int tx_end(wr_store_t *store, int rc, wr_err_t *err)
 {
     if (rc == 0)
@@ -209,8 +257,8 @@ static int tx_end(wr_store_t *store, int rc, wr_err_t *err)
     return rc;
 }
 
-static int event_insert(wr_store_t *store, const char *run_id, int64_t ts, const char *type,
-                        const char *task, int attempt, const char *detail, wr_err_t *err)
+int wr__store_event_insert(wr_store_t *store, const char *run_id, int64_t ts, const char *type,
+                           const char *task, int attempt, const char *detail, wr_err_t *err)
 {
     sqlite3_stmt *st = stmt(store, S_EV_INSERT);
     bind_text(st, 1, run_id);
@@ -306,7 +354,7 @@ int wr_store_run_create(wr_store_t *store, const char *run_id, int64_t version_i
         if ((rc = step_done(store, st, err)) != 0)
             goto done;
     }
-    rc = event_insert(store, run_id, now, "RunStarted", NULL, 0, NULL, err);
+    rc = wr__store_event_insert(store, run_id, now, "RunStarted", NULL, 0, NULL, err);
 done:
     return tx_end(store, rc, err);
 }
@@ -329,6 +377,50 @@ static int log_put(wr_store_t *store, const wr_task_change_t *ch, const char *st
     bind_text(st, 5, data);
     sqlite3_bind_int(st, 6, ch->log_truncated ? 1 : 0);
     return step_done(store, st, err);
+}
+
+/* Effects that must commit with a task's success (and only with it). */
+static int apply_commit(wr_store_t *store, const wr_task_change_t *ch, int64_t now, wr_err_t *err)
+{
+    json_t *bm = json_object_get(ch->commit, "bookmark");
+    const char *job = json_string_value(json_object_get(bm, "job"));
+    json_t *files = json_object_get(bm, "files"), *f;
+    size_t i;
+    int rc;
+
+    if (bm == NULL)
+        return 0;
+    if (job == NULL || !json_is_array(files))
+        return wr_err_set(err, WR_EINVALID, "bookmark: needs 'job' and 'files'");
+    json_array_foreach(files, i, f)
+    {
+        sqlite3_stmt *st = stmt(store, S_BM_ADD);
+        bind_text(st, 1, job);
+        bind_text(st, 2, json_string_value(f));
+        bind_text(st, 3, ch->run_id);
+        sqlite3_bind_int64(st, 4, now);
+        if ((rc = step_done(store, st, err)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int wr_store_bookmark_files(wr_store_t *store, const char *job, json_t **files, wr_err_t *err)
+{
+    sqlite3_stmt *st = stmt(store, S_BM_FILES);
+    json_t *a = json_array();
+    int rc;
+
+    bind_text(st, 1, job);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(a, json_string((const char *)sqlite3_column_text(st, 0)));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(a);
+        return db_error(store, err, "reading bookmarks");
+    }
+    *files = a;
+    return 0;
 }
 
 int wr_store_task_change(wr_store_t *store, const wr_task_change_t *ch, wr_err_t *err)
@@ -380,7 +472,10 @@ int wr_store_task_change(wr_store_t *store, const wr_task_change_t *ch, wr_err_t
         if (ch->log_stderr != NULL && (rc = log_put(store, ch, "stderr", ch->log_stderr, err)))
             goto done;
     }
-    rc = event_insert(store, ch->run_id, now, ch->event ? ch->event : ch->state, ch->task,
+    if (ch->commit != NULL && strcmp(ch->state, "succeeded") == 0 &&
+        (rc = apply_commit(store, ch, now, err)) != 0)
+        goto done;
+    rc = wr__store_event_insert(store, ch->run_id, now, ch->event ? ch->event : ch->state, ch->task,
                       ch->attempt, ch->detail, err);
 done:
     wr_buf_dispose(&detail);
@@ -411,7 +506,7 @@ int wr_store_run_finish(wr_store_t *store, const char *run_id, const char *statu
     snprintf(event, sizeof(event), "Run%c%s", status[0], status + 1);
     for (char *p = event + 4; *p; p++)
         *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-    rc = event_insert(store, run_id, now, event, NULL, 0, NULL, err);
+    rc = wr__store_event_insert(store, run_id, now, event, NULL, 0, NULL, err);
 done:
     return tx_end(store, rc, err);
 }
@@ -423,7 +518,7 @@ int wr_store_event_append(wr_store_t *store, const char *run_id, const char *typ
 
     if ((rc = tx_begin(store, err)) != 0)
         return rc;
-    rc = event_insert(store, run_id, wr_now_ms(), type, task, attempt, detail, err);
+    rc = wr__store_event_insert(store, run_id, wr_now_ms(), type, task, attempt, detail, err);
     return tx_end(store, rc, err);
 }
 

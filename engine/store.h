@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "engine/common.h"
 
 typedef struct wr_store_s wr_store_t; /* opaque */
@@ -55,6 +57,8 @@ typedef struct wr_task_change_s {
     const char *log_stdout; /* with an attempt's end: captured stdout (tail), or NULL */
     const char *log_stderr; /* with an attempt's end: captured stderr (tail), or NULL */
     bool log_truncated;     /* the logs hold only their tails */
+    const json_t *commit;   /* with a success: effects recorded in the same transaction,
+                               {"bookmark": {"job": J, "files": [PATH...]}}; or NULL */
 } wr_task_change_t;
 
 /** Applies `ch` in one transaction: the task_instances row, the attempts row (inserted on
@@ -73,6 +77,10 @@ WR_MUST_CHECK int wr_store_run_finish(wr_store_t *store, const char *run_id, con
 WR_MUST_CHECK int wr_store_event_append(wr_store_t *store, const char *run_id, const char *type,
                                         const char *task, int attempt, const char *detail,
                                         wr_err_t *err);
+
+/** The files job `job` has already processed (its bookmark), as a new JSON array. */
+WR_MUST_CHECK int wr_store_bookmark_files(wr_store_t *store, const char *job, json_t **files,
+                                          wr_err_t *err);
 
 /** Number of history events recorded for `run_id` (-1 on error). */
 int64_t wr_store_event_count(wr_store_t *store, const char *run_id);

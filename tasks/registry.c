@@ -50,6 +50,7 @@ void wr_task_result_error(wr_task_result_t *res, const char *error, const char *
 void wr_task_result_dispose(wr_task_result_t *res)
 {
     json_decref(res->output);
+    json_decref(res->commit);
     free(res->error);
     free(res->cause);
     free(res->log_stdout);

@@ -48,6 +48,8 @@ typedef struct wr_task_result_s {
     char *log_stdout;   /* captured stdout (tail); owned; may be NULL */
     char *log_stderr;   /* captured stderr (tail); owned; may be NULL */
     bool log_truncated; /* only the tails were kept */
+    json_t *commit;     /* effects recorded with the success, in the same transaction
+                           (see wr_task_change_t.commit); owned; NULL for none */
 } wr_task_result_t;
 
 typedef struct wr_task_attempt_s wr_task_attempt_t;

@@ -1,6 +1,8 @@
 # Writes OUT: a C file holding every migration in FILES (sorted), as
 #   const wr_migration_t wr_schema_migrations[]; const size_t wr_schema_migration_count;
-# The number before the first '_' of each file name is its user_version.
+# The number before the first '_' of each file name is its user_version. FILES is
+# ','-separated (a ';' list would be split by the shell of the build command).
+string(REPLACE "," ";" FILES "${FILES}")
 set(body "/* Generated from schema/NNNN_name.sql by tools/embed_schema.cmake; do not edit. */\n")
 string(APPEND body "#include <stddef.h>\n#include \"engine/store_schema.h\"\n")
 string(APPEND body "const wr_migration_t wr_schema_migrations[] = {\n")

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT
+ * engine/store_int.h: what the store's own files (engine/store_*.c) share. Not for any other
+ * module: everything outside engine/store*.c speaks to the store through engine/store.h and
+ * the domain headers of the store_*.c files.
+ *
+ * A store_*.c file keeps its prepared statements in slots of wr_store_ext_t, reserved below
+ * (one range per file), prepared on first use by wr__store_stmt() and finalized by
+ * wr_store_close(). */
+#ifndef WR_ENGINE_STORE_INT_H
+#define WR_ENGINE_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "engine/store.h"
+
+#define WR_STORE_EXT_MAX 96
+
+/* Statement slots per file. */
+#define WR_STORE_SLOTS_XFORM   0  /* engine/store_xform.c: 0..15 (unused: own db) */
+#define WR_STORE_SLOTS_CATALOG 16 /* engine/store_catalog.c: 16..39 */
+#define WR_STORE_SLOTS_WAREHOUSE 40 /* engine/store_warehouse.c: 40..55 */
+#define WR_STORE_SLOTS_ALERTS  56 /* engine/store_alerts.c: 56..63 */
+#define WR_STORE_SLOTS_SERVE   64 /* engine/store_serve.c: 64..95 */
+
+typedef struct wr_store_ext_s {
+    sqlite3_stmt *stmt[WR_STORE_EXT_MAX];
+} wr_store_ext_t;
+
+/** The connection. Borrowed. */
+sqlite3 *wr__store_db(wr_store_t *store);
+/** The extension statement slots. Borrowed. */
+wr_store_ext_t *wr__store_ext(wr_store_t *store);
+/** Statement in `slot`, prepared from `sql` on first use, reset and unbound. NULL with err
+ *  set if it does not prepare. Borrowed. */
+sqlite3_stmt *wr__store_stmt(wr_store_t *store, size_t slot, const char *sql, wr_err_t *err);
+/** Steps a statement that returns no row we need (or one row, ignored); resets it. */
+int wr__store_step(wr_store_t *store, sqlite3_stmt *st, wr_err_t *err);
+/** BEGIN IMMEDIATE. */
+int wr__store_tx_begin(wr_store_t *store, wr_err_t *err);
+/** COMMIT when rc is 0, else ROLLBACK; returns rc, or the commit's error. */
+int wr__store_tx_end(wr_store_t *store, int rc, wr_err_t *err);
+/** Appends a history event inside the caller's transaction. */
+int wr__store_event_insert(wr_store_t *store, const char *run_id, int64_t ts, const char *type,
+                           const char *task, int attempt, const char *detail, wr_err_t *err);
+
+#endif
