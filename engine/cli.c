@@ -409,13 +409,14 @@ typedef struct {
 } command_t;
 
 static const command_t commands[] = {
-    {"run", cmd_run},     {"validate", cmd_validate}, {"cron", wr_cli_cron},
-    {"sql", wr_cli_sql},  {"serve", cmd_not_yet},     {"trigger", cmd_not_yet},
+    {"run", cmd_run},    {"validate", cmd_validate}, {"cron", wr_cli_cron},
+    {"sql", wr_cli_sql}, {"serve", cmd_not_yet},
     {NULL, NULL},
 };
 
-int wr_cli_main(int argc, char **argv)
+int wr_cli_main(int argc, char **argv, const wr_cli_command_t *extra, const wr_frontend_t *web)
 {
+    (void)web;
     if (argc < 2) {
         fputs(main_usage, stderr);
         return 2;
@@ -429,6 +430,9 @@ int wr_cli_main(int argc, char **argv)
         return 0;
     }
     for (const command_t *c = commands; c->name != NULL; c++)
+        if (strcmp(argv[1], c->name) == 0)
+            return c->fn(argc - 1, argv + 1);
+    for (const wr_cli_command_t *c = extra; c != NULL && c->name != NULL; c++)
         if (strcmp(argv[1], c->name) == 0)
             return c->fn(argc - 1, argv + 1);
     fprintf(stderr, "weir: unknown command '%s'\n\n%s", argv[1], main_usage);

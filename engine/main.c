@@ -9,5 +9,5 @@ int main(int argc, char **argv)
     /* A child that closes its stdin early must not kill us with SIGPIPE: writes to it fail
      * with EPIPE instead, which the task layer ignores. */
     signal(SIGPIPE, SIG_IGN);
-    return wr_cli_main(argc, argv);
+    return wr_cli_main(argc, argv, NULL, NULL);
 }

@@ -135,13 +135,14 @@ static int migrate(wr_store_t *store, wr_err_t *err)
     return 0;
 }
 
-int wr_store_open(const char *path, wr_store_t **out, wr_err_t *err)
+static int store_open(const char *path, bool readonly, wr_store_t **out, wr_err_t *err)
 {
     wr_store_t *store = wr_xcalloc(1, sizeof(*store));
+    int flags = readonly ? SQLITE_OPEN_READONLY
+                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc;
 
-    rc = sqlite3_open_v2(path, &store->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    rc = sqlite3_open_v2(path, &store->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         rc = wr_err_set(err, WR_ESTORE, "%s: cannot open database: %s", path,
                         store->db ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc));
@@ -150,14 +151,26 @@ int wr_store_open(const char *path, wr_store_t **out, wr_err_t *err)
     /* A second writer (another `weir run` on the same file) waits briefly instead of failing
      * at once; each of our transactions is short. */
     sqlite3_busy_timeout(store->db, 5000);
-    /* WAL + synchronous=NORMAL: a commit survives a crash or kill -9 of the process (only a
-     * power loss may drop the last commits), and readers never block the writer. */
-    if ((rc = exec_sql(store, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                              "PRAGMA foreign_keys=ON;",
-                       path, err)) != 0)
-        goto done;
-    if ((rc = migrate(store, err)) != 0)
-        goto done;
+    if (readonly) {
+        int have = wr_store_schema_version(store);
+        int want = wr_schema_migration_count > 0
+                       ? wr_schema_migrations[wr_schema_migration_count - 1].version
+                       : 0;
+        if (have != want) {
+            rc = wr_err_set(err, WR_ESTORE, "%s: database schema version %d, expected %d", path,
+                            have, want);
+            goto done;
+        }
+    } else {
+        /* WAL + synchronous=NORMAL: a commit survives a crash or kill -9 of the process (only
+         * a power loss may drop the last commits), and readers never block the writer. */
+        if ((rc = exec_sql(store, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                                  "PRAGMA foreign_keys=ON;",
+                           path, err)) != 0)
+            goto done;
+        if ((rc = migrate(store, err)) != 0)
+            goto done;
+    }
     for (int i = 0; i < S__COUNT; i++) {
         if (sqlite3_prepare_v3(store->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &store->stmt[i], NULL) != SQLITE_OK) {
@@ -171,6 +184,16 @@ int wr_store_open(const char *path, wr_store_t **out, wr_err_t *err)
 done:
     wr_store_close(store);
     return rc;
+}
+
+int wr_store_open(const char *path, wr_store_t **out, wr_err_t *err)
+{
+    return store_open(path, false, out, err);
+}
+
+int wr_store_open_readonly(const char *path, wr_store_t **out, wr_err_t *err)
+{
+    return store_open(path, true, out, err);
 }
 
 void wr_store_close(wr_store_t *store)

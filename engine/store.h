@@ -22,6 +22,9 @@ typedef struct wr_store_s wr_store_t; /* opaque */
 /** Opens (creating and migrating) the database at `path`; ":memory:" for tests.
  *  On success *out is owned by the caller: release it with wr_store_close(). */
 WR_MUST_CHECK int wr_store_open(const char *path, wr_store_t **out, wr_err_t *err);
+/** Opens an existing database read-only (for the web threads: one per thread). It must be
+ *  at the schema version this binary knows. Released with wr_store_close(). */
+WR_MUST_CHECK int wr_store_open_readonly(const char *path, wr_store_t **out, wr_err_t *err);
 /** Finalizes every statement and closes the connection. NULL is a no-op. */
 void wr_store_close(wr_store_t *store);
 /** The schema version the database is at (PRAGMA user_version). */
