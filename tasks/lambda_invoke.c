@@ -79,7 +79,13 @@ static int start(wr_task_attempt_t *ta, wr_err_t *err)
         free(path);
         return 0;
     }
-    event = json_dumps(payload ? payload : json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
+    if (payload != NULL) {
+        event = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
+    } else {
+        json_t *empty = json_object(); /* Lambda's event when no payload is given */
+        event = json_dumps(empty, JSON_COMPACT);
+        json_decref(empty);
+    }
     memset(&o, 0, sizeof(o));
     args[0] = path;
     args[1] = NULL;
