@@ -616,6 +616,16 @@ static void parse_task(ctx_t *c, yaml_node_t *key, yaml_node_t *val, wr_wtask_t 
         if (to && get_duration(c, to, what, &t->timeout_ms) && t->timeout_ms == 0)
             problem(c, to, "%s: timeout must be greater than 0", what);
     }
+    if (f[TK_POOL].value)
+        t->pool = get_string(c, f[TK_POOL].value, what);
+    if (f[TK_PRIO].value) {
+        json_int_t v;
+        const char *ps = scalar(f[TK_PRIO].value);
+        if (ps == NULL || !parse_int(ps, &v) || v < -1000000 || v > 1000000)
+            problem(c, f[TK_PRIO].value, "%s: priority must be a whole number", what);
+        else
+            t->priority = (int)v;
+    }
     /* The type's own fields. */
     t->conf = json_object();
     if (f[TK_CONN].value) {
@@ -967,6 +977,14 @@ static void parse_top(ctx_t *c, yaml_node_t *root, wr_workflow_t *wf)
         else
             wf->max_active_runs = (int)v;
     }
+    if (f[K_MAT].value) {
+        json_int_t v;
+        const char *s = scalar(f[K_MAT].value);
+        if (s == NULL || !parse_int(s, &v) || v < 1)
+            problem(c, f[K_MAT].value, "max_active_tasks must be a whole number >= 1");
+        else
+            wf->max_active_tasks = (int)v;
+    }
     if (f[K_PARAMS].value) {
         if (expect_mapping(c, f[K_PARAMS].value, "params"))
             wf->params = to_json(c, f[K_PARAMS].value, 0);
@@ -1174,6 +1192,7 @@ void wr_workflow_free(wr_workflow_t *wf)
     for (size_t i = 0; i < wf->n_tasks; i++) {
         wr_wtask_t *t = &wf->tasks[i];
         free(t->name);
+        free(t->pool);
         json_decref(t->conf);
         free(t->deps);
         for (size_t r = 0; r < t->n_retry; r++)

@@ -22,17 +22,36 @@ typedef struct {
     wr_engine_t *eng;
 } grant_t;
 
+static bool has_room(const wr_slot_wait_t *w)
+{
+    for (int i = 0; i < WR_SLOT_LIMITERS; i++) {
+        const wr_limiter_t *l = w->limiters[i];
+        if (l != NULL && l->limit > 0 && l->used >= l->limit)
+            return false;
+    }
+    return true;
+}
+
 static void grant_pending(wr_engine_t *eng)
 {
-    while (eng->wait_head != NULL && eng->running < eng->parallelism) {
-        wr_slot_wait_t *w = eng->wait_head;
-        eng->wait_head = w->next;
-        if (eng->wait_head == NULL)
-            eng->wait_tail = NULL;
+    wr_slot_wait_t **pp = &eng->wait_head;
+
+    while (*pp != NULL && eng->running < eng->parallelism) {
+        wr_slot_wait_t *w = *pp;
+        if (!has_room(w)) {
+            pp = &w->next; /* its DAG or pool is full: the next waiter may go first */
+            continue;
+        }
+        *pp = w->next;
         w->next = NULL;
         w->queued = false;
+        eng->waiting--;
         eng->running++;
-        w->cb(w);
+        for (int i = 0; i < WR_SLOT_LIMITERS; i++)
+            if (w->limiters[i] != NULL)
+                w->limiters[i]->used++;
+        w->cb(w); /* may queue or release others: restart from the head */
+        pp = &eng->wait_head;
     }
 }
 
@@ -84,45 +103,83 @@ void wr_engine_dispose(wr_engine_t *eng)
     free(eng->functions_dir);
     free(eng->self_exe);
     free(eng->data_dir);
+    for (size_t i = 0; i < eng->n_pools; i++)
+        free(eng->pool_names[i]);
+    free(eng->pool_names);
+    free(eng->pools);
     free(eng->db_path);
 }
 
 void wr_engine_slot_acquire(wr_engine_t *eng, wr_slot_wait_t *w, wr_slot_cb cb)
 {
+    wr_slot_wait_t **pp = &eng->wait_head;
+
     w->cb = cb;
-    w->next = NULL;
     w->queued = true;
-    if (eng->wait_tail != NULL)
-        eng->wait_tail->next = w;
-    else
-        eng->wait_head = w;
-    eng->wait_tail = w;
+    w->seq = eng->wait_seq++;
+    while (*pp != NULL && (*pp)->priority >= w->priority)
+        pp = &(*pp)->next;
+    w->next = *pp;
+    *pp = w;
+    eng->waiting++;
     if (eng->running < eng->parallelism)
         uv_idle_start(&grant_of(eng)->idle, on_idle);
 }
 
 void wr_engine_slot_cancel(wr_engine_t *eng, wr_slot_wait_t *w)
 {
-    wr_slot_wait_t **pp = &eng->wait_head, *prev = NULL;
+    wr_slot_wait_t **pp = &eng->wait_head;
 
     if (!w->queued)
         return;
-    while (*pp != NULL && *pp != w) {
-        prev = *pp;
+    while (*pp != NULL && *pp != w)
         pp = &(*pp)->next;
-    }
     if (*pp == w) {
         *pp = w->next;
-        if (eng->wait_tail == w)
-            eng->wait_tail = prev;
+        eng->waiting--;
     }
     w->queued = false;
     w->next = NULL;
 }
 
-void wr_engine_slot_release(wr_engine_t *eng)
+void wr_engine_slot_release(wr_engine_t *eng, wr_slot_wait_t *w)
 {
     eng->running--;
+    for (int i = 0; i < WR_SLOT_LIMITERS; i++)
+        if (w->limiters[i] != NULL)
+            w->limiters[i]->used--;
     if (eng->wait_head != NULL)
         uv_idle_start(&grant_of(eng)->idle, on_idle);
+}
+
+int wr_engine_set_pools(wr_engine_t *eng, const json_t *pools, wr_err_t *err)
+{
+    const char *name;
+    json_t *v;
+    size_t n = json_object_size(pools), i = 0;
+
+    if (pools != NULL && !json_is_object(pools))
+        return wr_err_set(err, WR_EINVALID, "pools: must be a mapping of pool name to slots");
+    eng->pools = wr_xcalloc(n ? n : 1, sizeof(wr_limiter_t));
+    eng->pool_names = wr_xcalloc(n ? n : 1, sizeof(char *));
+    json_object_foreach((json_t *)pools, name, v)
+    {
+        json_t *slots = json_is_object(v) ? json_object_get(v, "slots") : v;
+        if (!json_is_integer(slots) || json_integer_value(slots) < 1)
+            return wr_err_set(err, WR_EINVALID, "pools.%s: slots must be a whole number >= 1",
+                              name);
+        eng->pool_names[i] = wr_xstrdup(name);
+        eng->pools[i].limit = (int)json_integer_value(slots);
+        i++;
+        eng->n_pools = i;
+    }
+    return 0;
+}
+
+wr_limiter_t *wr_engine_pool(wr_engine_t *eng, const char *name)
+{
+    for (size_t i = 0; i < eng->n_pools; i++)
+        if (strcmp(eng->pool_names[i], name) == 0)
+            return &eng->pools[i];
+    return NULL;
 }

@@ -10,12 +10,14 @@
 #include "engine/run.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/policy.h"
 #include "engine/store.h"
+#include "engine/store_serve.h"
 #include "engine/template.h"
 
 typedef enum {
@@ -51,6 +53,7 @@ typedef struct trun_s {
     bool timed_out;
     int64_t attempt_start_ms;
     int64_t started_ms; /* first try */
+    int64_t retry_at;   /* when a retrying task runs again (Unix ms) */
 } trun_t;
 
 struct wr_run_s {
@@ -70,6 +73,9 @@ struct wr_run_s {
     bool finished;
     bool aborting;
     bool closing;
+    bool queued;       /* created QUEUED: waits for wr_run_admit() */
+    bool interrupting; /* shutting down: running attempts go back to queued */
+    wr_limiter_t *task_limit; /* the DAG's max_active_tasks; borrowed, may be NULL */
     char *status;
     char *error, *cause; /* the run's error: the first task that ended failed */
     char *abort_why;
@@ -124,6 +130,26 @@ static void store_failed(wr_run_t *run, const wr_err_t *err)
     wr_run_abort(run, "the database could not be written");
 }
 
+/* What a restart needs to go on with task i: its retry counters, the error that routed to
+ * it (a catch target) and when its retry is due. Written with every change of the task. */
+static void resume_data(wr_run_t *run, size_t i, wr_task_change_t *ch, char counts[256],
+                        char **catch_text)
+{
+    trun_t *t = &run->t[i];
+    size_t n = run->wf->tasks[i].n_retry, off = 0;
+
+    off += (size_t)snprintf(counts, 256, "[");
+    for (size_t k = 0; k < n && off < 240; k++)
+        off += (size_t)snprintf(counts + off, 256 - off, "%s%d", k ? "," : "", t->retry_counts[k]);
+    snprintf(counts + off, 256 - off, "]");
+    ch->retry_counts = counts;
+    if (t->catch_error != NULL) {
+        *catch_text = json_dumps(t->catch_error, JSON_COMPACT);
+        ch->catch_error = *catch_text;
+    }
+    ch->retry_at = t->state == TS_RETRYING ? t->retry_at : 0;
+}
+
 /* Records a task's state change. Returns 0, or non-zero after aborting the run. */
 static int record(wr_run_t *run, size_t i, const char *event, const char *output,
                   const wr_task_result_t *res)
@@ -131,6 +157,9 @@ static int record(wr_run_t *run, size_t i, const char *event, const char *output
     trun_t *t = &run->t[i];
     wr_task_change_t ch;
     wr_err_t err;
+    char counts[256];
+    char *catch_text = NULL;
+    int rc = 0;
 
     memset(&ch, 0, sizeof(ch));
     ch.run_id = run->id;
@@ -139,6 +168,7 @@ static int record(wr_run_t *run, size_t i, const char *event, const char *output
     ch.attempts = t->attempts;
     ch.event = event;
     ch.output = output;
+    resume_data(run, i, &ch, counts, &catch_text);
     if (res != NULL) {
         ch.attempt = t->attempts;
         ch.error = res->error;
@@ -153,13 +183,12 @@ static int record(wr_run_t *run, size_t i, const char *event, const char *output
         snprintf(token, sizeof(token), "%s:%s:%d", run->id, ch.task, t->attempts);
         ch.attempt = t->attempts;
         ch.token = token;
-        if (wr_store_task_change(run->eng->store, &ch, &err) != 0) {
-            store_failed(run, &err);
-            return -1;
-        }
-        return 0;
+        rc = wr_store_task_change(run->eng->store, &ch, &err);
+    } else {
+        rc = wr_store_task_change(run->eng->store, &ch, &err);
     }
-    if (wr_store_task_change(run->eng->store, &ch, &err) != 0) {
+    free(catch_text);
+    if (rc != 0) {
         store_failed(run, &err);
         return -1;
     }
@@ -342,6 +371,19 @@ static void on_slot(wr_slot_wait_t *w)
     start_attempt(t->run, t->index);
 }
 
+static void request_slot(wr_run_t *run, size_t i)
+{
+    trun_t *t = &run->t[i];
+    const wr_wtask_t *wt = &run->wf->tasks[i];
+
+    if (run->interrupting)
+        return; /* shutting down: it stays queued for the next start */
+    t->slot.priority = wt->priority;
+    t->slot.limiters[0] = run->task_limit;
+    t->slot.limiters[1] = wt->pool ? wr_engine_pool(run->eng, wt->pool) : NULL;
+    wr_engine_slot_acquire(run->eng, &t->slot, on_slot);
+}
+
 static void task_ready(wr_run_t *run, size_t i)
 {
     trun_t *t = &run->t[i];
@@ -349,7 +391,7 @@ static void task_ready(wr_run_t *run, size_t i)
     t->state = TS_WAITING;
     if (record(run, i, "TaskQueued", NULL, NULL) != 0)
         return;
-    wr_engine_slot_acquire(run->eng, &t->slot, on_slot);
+    request_slot(run, i);
 }
 
 static void on_timeout(uv_timer_t *timer)
@@ -382,7 +424,7 @@ static void start_attempt(wr_run_t *run, size_t i)
     json_t *conf = NULL;
 
     if (run->aborting) {
-        wr_engine_slot_release(run->eng);
+        wr_engine_slot_release(run->eng, &t->slot);
         t->has_slot = false;
         json_decref(rc.scratch);
         end_without_running(run, i, TS_SKIPPED);
@@ -427,12 +469,15 @@ static void start_attempt(wr_run_t *run, size_t i)
     }
     if (wt->timeout_ms > 0)
         uv_timer_start(&t->timeout_timer, on_timeout, (uint64_t)wt->timeout_ms, 0);
+    if (ta->pid > 0 && wr_store_attempt_pid(run->eng->store, run->id, wt->name, t->attempts,
+                                            ta->pid, &err) != 0)
+        fprintf(stderr, "weir: %s\n", err.msg); /* only a restart's clean-up needs it */
 }
 
 static void on_retry_timer(uv_timer_t *timer)
 {
     trun_t *t = wr_container_of(timer, trun_t, retry_timer);
-    wr_engine_slot_acquire(t->run->eng, &t->slot, on_slot);
+    request_slot(t->run, t->index);
 }
 
 static char *dump(const json_t *v)
@@ -462,7 +507,16 @@ static void on_attempt_done(wr_task_attempt_t *ta, wr_task_result_t *res)
     run->in_flight--;
     if (t->has_slot) {
         t->has_slot = false;
-        wr_engine_slot_release(run->eng);
+        wr_engine_slot_release(run->eng, &t->slot);
+    }
+    if (run->interrupting && res->error != NULL) {
+        /* Stopped for a shutdown: the task goes back to the queue for the next start. */
+        attempt_free(ta);
+        t->state = TS_WAITING;
+        if (record(run, t->index, "TaskInterrupted", NULL, res) == 0)
+            progress(run, t->index, "interrupted", "the server is shutting down");
+        wr_task_result_dispose(res);
+        return;
     }
     if (t->timed_out) {
         free(res->error);
@@ -512,6 +566,7 @@ static void on_attempt_done(wr_task_attempt_t *ta, wr_task_result_t *res)
         delay = wr_policy_retry_delay(&wt->retry[r], t->retry_counts[r],
                                       (double)rnd / 4294967296.0);
         t->state = TS_RETRYING;
+        t->retry_at = wr_now_ms() + delay;
         snprintf(detail, sizeof(detail), "retry in %.3gs (%s)", (double)delay / 1000.0,
                  res->error);
         if (record(run, t->index, "TaskRetryScheduled", NULL, res) == 0) {
@@ -601,7 +656,8 @@ static void maybe_finish(wr_run_t *run)
     char *out = NULL;
     wr_err_t err;
 
-    if (run->finished || run->n_terminal < run->wf->n_tasks || run->in_flight > 0)
+    if (run->finished || run->interrupting || run->n_terminal < run->wf->n_tasks ||
+        run->in_flight > 0)
         return;
     run->finished = true;
     if (run->aborting)
@@ -696,34 +752,31 @@ void wr_run_close(wr_run_t *run)
     close_run_handle(run, (uv_handle_t *)&run->finish_timer);
 }
 
-int wr_run_start(wr_engine_t *eng, const wr_workflow_t *wf, const json_t *input,
-                 const wr_run_opts_t *opts, wr_run_done_cb cb, void *data, wr_run_t **out,
-                 wr_err_t *err)
+/* A run object for `wf` with no task started; its timers are initialized. */
+static wr_run_t *run_alloc(wr_engine_t *eng, const wr_workflow_t *wf, const char *id,
+                           const char *trigger, const char *ds, const char *logical_date,
+                           const char *interval_start, const char *interval_end,
+                           const json_t *input, wr_run_done_cb cb, void *data)
 {
     wr_run_t *run = wr_xcalloc(1, sizeof(*run));
-    const char **names = wr_xcalloc(wf->n_tasks + 1, sizeof(char *));
     size_t *counts = wr_xcalloc(wf->n_tasks + 1, sizeof(size_t));
-    char *input_text = NULL;
     const char *key;
     json_t *v;
-    int rc;
 
     run->eng = eng;
     run->wf = wf;
     run->cb = cb;
     run->data = data;
-    if (opts->run_id != NULL)
-        snprintf(run->id, sizeof(run->id), "%s", opts->run_id);
+    if (id != NULL)
+        snprintf(run->id, sizeof(run->id), "%s", id);
     else
         make_uuid(run->id);
-    run->trigger = wr_xstrdup(opts->trigger ? opts->trigger : "manual");
-    snprintf(run->ds, sizeof(run->ds), "%s", opts->ds);
-    run->logical_date = wr_xstrdup(opts->logical_date);
-    run->interval_start =
-        wr_xstrdup(opts->data_interval_start ? opts->data_interval_start : opts->logical_date);
-    run->interval_end =
-        wr_xstrdup(opts->data_interval_end ? opts->data_interval_end : opts->logical_date);
-    run->input = input ? json_deep_copy(input) : json_object();
+    run->trigger = wr_xstrdup(trigger ? trigger : "manual");
+    snprintf(run->ds, sizeof(run->ds), "%s", ds ? ds : "");
+    run->logical_date = wr_xstrdup(logical_date ? logical_date : "");
+    run->interval_start = wr_xstrdup(interval_start ? interval_start : run->logical_date);
+    run->interval_end = wr_xstrdup(interval_end ? interval_end : run->logical_date);
+    run->input = json_is_object(input) ? json_deep_copy(input) : json_object();
     run->params = json_deep_copy(wf->params);
     json_object_foreach(run->params, key, v)
     {
@@ -746,6 +799,7 @@ int wr_run_start(wr_engine_t *eng, const wr_workflow_t *wf, const json_t *input,
             size_t up = wf->tasks[i].deps[k];
             run->downstream[up][counts[up]++] = i;
         }
+    free(counts);
     uv_timer_init(&eng->loop, &run->finish_timer);
     for (size_t i = 0; i < wf->n_tasks; i++) {
         trun_t *t = &run->t[i];
@@ -754,30 +808,288 @@ int wr_run_start(wr_engine_t *eng, const wr_workflow_t *wf, const json_t *input,
         t->retry_counts = wr_xcalloc(wf->tasks[i].n_retry + 1, sizeof(int));
         uv_timer_init(&eng->loop, &t->retry_timer);
         uv_timer_init(&eng->loop, &t->timeout_timer);
-        names[i] = wf->tasks[i].name;
     }
+    return run;
+}
+
+static void dispatch_roots(wr_run_t *run)
+{
+    for (size_t i = 0; i < run->wf->n_tasks && !run->finished; i++) {
+        if (run->t[i].state == TS_PENDING && run->wf->tasks[i].n_deps == 0 &&
+            !run->wf->tasks[i].catch_target)
+            task_decide(run, i);
+    }
+}
+
+int wr_run_start(wr_engine_t *eng, const wr_workflow_t *wf, const json_t *input,
+                 const wr_run_opts_t *opts, wr_run_done_cb cb, void *data, wr_run_t **out,
+                 wr_err_t *err)
+{
+    wr_run_t *run;
+    const char **names = wr_xcalloc(wf->n_tasks + 1, sizeof(char *));
+    char *input_text = NULL;
+    wr_run_row_t row;
+    int rc;
+
+    run = run_alloc(eng, wf, opts->run_id, opts->trigger, opts->ds, opts->logical_date,
+                    opts->data_interval_start, opts->data_interval_end, input, cb, data);
+    run->queued = opts->queued;
+    run->task_limit = opts->task_limit;
+    for (size_t i = 0; i < wf->n_tasks; i++)
+        names[i] = wf->tasks[i].name;
     input_text = dump(run->input);
-    rc = wr_store_run_create(eng->store, run->id, opts->version_id, run->trigger,
-                             run->logical_date, input_text, names, wf->n_tasks, err);
+    memset(&row, 0, sizeof(row));
+    row.id = run->id;
+    row.version_id = opts->version_id;
+    row.status = opts->queued ? "QUEUED" : "RUNNING";
+    row.trigger = run->trigger;
+    row.logical_date = run->logical_date;
+    row.logical_ts = opts->logical_ms / 1000;
+    row.ds = run->ds;
+    row.interval_start = run->interval_start;
+    row.interval_end = run->interval_end;
+    row.input_json = input_text;
+    row.client_run_id = opts->client_run_id;
+    row.schedule_fire = opts->schedule_fire;
+    rc = wr_store_run_insert(eng->store, &row, names, wf->n_tasks, err);
     free(input_text);
     free(names);
-    free(counts);
     if (rc != 0) {
         run->finished = true;
         wr_run_close(run);
         return rc;
     }
     if (!eng->quiet)
-        fprintf(stderr, "run %s of %s started (%zu tasks, ds %s)\n", run->id, wf->name,
-                wf->n_tasks, run->ds);
-    for (size_t i = 0; i < wf->n_tasks; i++) {
-        if (run->t[i].state == TS_PENDING && wf->tasks[i].n_deps == 0 &&
-            !wf->tasks[i].catch_target)
+        fprintf(stderr, "run %s of %s %s (%zu tasks, ds %s)\n", run->id, wf->name,
+                run->queued ? "queued" : "started", wf->n_tasks, run->ds);
+    if (!run->queued)
+        dispatch_roots(run);
+    if (out != NULL)
+        *out = run;
+    return 0;
+}
+
+void wr_run_admit(wr_run_t *run)
+{
+    wr_err_t err;
+
+    if (!run->queued || run->finished)
+        return;
+    run->queued = false;
+    if (wr_store_run_set_status(run->eng->store, run->id, "RUNNING", "RunStarted", &err) != 0) {
+        store_failed(run, &err);
+        return;
+    }
+    if (!run->eng->quiet)
+        fprintf(stderr, "run %s of %s started\n", run->id, run->wf->name);
+    dispatch_roots(run);
+}
+
+bool wr_run_is_queued(const wr_run_t *run)
+{
+    return run->queued;
+}
+
+/* ==== Resuming after a restart ==== */
+
+static tstate_t state_from_name(const char *s)
+{
+    for (size_t i = 0; i < WR_ARRAY_SIZE(tstate_names); i++)
+        if (s != NULL && strcmp(s, tstate_names[i]) == 0)
+            return (tstate_t)i;
+    return TS_PENDING;
+}
+
+/* Marks i and everything downstream of it for a re-run. */
+static void mark_downstream(wr_run_t *run, size_t i, bool *reset) /* NOLINT(misc-no-recursion) */
+{
+    /* Depth is bounded by the number of tasks; the graph has no cycle. */
+    if (reset[i])
+        return;
+    reset[i] = true;
+    for (size_t *d = run->downstream[i]; *d != (size_t)-1; d++)
+        mark_downstream(run, *d, reset);
+}
+
+static void resume_task(wr_run_t *run, size_t i)
+{
+    trun_t *t = &run->t[i];
+    const wr_wtask_t *wt = &run->wf->tasks[i];
+    int64_t now = wr_now_ms();
+
+    switch (t->state) {
+    case TS_WAITING:
+        request_slot(run, i);
+        break;
+    case TS_RETRYING:
+        uv_timer_start(&t->retry_timer, on_retry_timer,
+                       (uint64_t)(t->retry_at > now ? t->retry_at - now : 0), 0);
+        break;
+    case TS_RUNNING: {
+        /* Its process died with the previous daemon: that attempt is lost. */
+        wr_task_result_t res;
+        wr_task_attempt_t *ta = wr_xcalloc(1, sizeof(*ta));
+        memset(&res, 0, sizeof(res));
+        ta->eng = run->eng;
+        ta->type = wt->type;
+        ta->run_id = run->id;
+        ta->task_name = wt->name;
+        ta->attempt = t->attempts;
+        ta->done_cb = on_attempt_done;
+        ta->data = t;
+        t->ta = ta;
+        run->in_flight++;
+        wr_task_result_error(&res, "Weir.WorkerLost",
+                             "the weir process running attempt %d stopped before it ended",
+                             t->attempts);
+        wr_task_attempt_done_later(ta, &res);
+        break;
+    }
+    case TS_PENDING: {
+        bool all = true;
+        if (wt->catch_target) {
+            if (t->catch_error != NULL)
+                task_ready(run, i);
+            break;
+        }
+        for (size_t k = 0; k < wt->n_deps && all; k++)
+            all = is_terminal(run->t[wt->deps[k]].state);
+        if (all)
             task_decide(run, i);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+int wr_run_resume(wr_engine_t *eng, const wr_workflow_t *wf, const json_t *state, bool retry,
+                  wr_limiter_t *task_limit, wr_run_done_cb cb, void *data, wr_run_t **out,
+                  wr_err_t *err)
+{
+    json_t *tasks = json_object_get(state, "tasks");
+    const char *status = json_string_value(json_object_get(state, "status"));
+    wr_run_t *run;
+    bool *reset = NULL;
+
+    run = run_alloc(eng, wf, json_string_value(json_object_get(state, "id")),
+                    json_string_value(json_object_get(state, "trigger")),
+                    json_string_value(json_object_get(state, "ds")),
+                    json_string_value(json_object_get(state, "logical_date")),
+                    json_string_value(json_object_get(state, "interval_start")),
+                    json_string_value(json_object_get(state, "interval_end")),
+                    json_object_get(state, "input"), cb, data);
+    run->task_limit = task_limit;
+    run->queued = !retry && status != NULL && strcmp(status, "QUEUED") == 0;
+    for (size_t i = 0; i < wf->n_tasks; i++) {
+        trun_t *t = &run->t[i];
+        json_t *ts = json_object_get(tasks, wf->tasks[i].name);
+        json_t *counts = json_object_get(ts, "retry_counts");
+        json_t *ce = json_object_get(ts, "catch_error");
+        int pid = (int)json_integer_value(json_object_get(ts, "pid"));
+        if (ts == NULL)
+            continue; /* cannot happen for a version's own tasks */
+        t->state = state_from_name(json_string_value(json_object_get(ts, "state")));
+        t->attempts = (int)json_integer_value(json_object_get(ts, "attempts"));
+        for (size_t k = 0; k < wf->tasks[i].n_retry; k++)
+            t->retry_counts[k] = (int)json_integer_value(json_array_get(counts, k));
+        if (json_is_object(ce))
+            t->catch_error = json_deep_copy(ce);
+        t->retry_at = json_integer_value(json_object_get(ts, "retry_at"));
+        if (t->state == TS_SUCCEEDED)
+            t->output = json_deep_copy(json_object_get(ts, "output"));
+        if (json_is_string(json_object_get(ts, "error"))) {
+            t->error = wr_xstrdup(json_string_value(json_object_get(ts, "error")));
+            t->cause = wr_xstrdup(json_string_value(json_object_get(ts, "cause"))
+                                      ? json_string_value(json_object_get(ts, "cause"))
+                                      : "");
+        }
+        /* A process group that outlived the daemon that started it is stopped: its result
+         * could no longer be recorded. */
+        if (t->state == TS_RUNNING && pid > 0 && kill(-pid, 0) == 0)
+            kill(-pid, SIGKILL);
+    }
+    if (retry) {
+        reset = wr_xcalloc(wf->n_tasks + 1, sizeof(bool));
+        for (size_t i = 0; i < wf->n_tasks; i++) {
+            tstate_t st = run->t[i].state;
+            if (st == TS_FAILED || st == TS_UPSTREAM_FAILED ||
+                (st == TS_SKIPPED && status && strcmp(status, "ABORTED") == 0))
+                mark_downstream(run, i, reset);
+        }
+        for (size_t i = 0; i < wf->n_tasks; i++) {
+            trun_t *t = &run->t[i];
+            if (!reset[i])
+                continue;
+            t->state = TS_PENDING;
+            memset(t->retry_counts, 0, sizeof(int) * wf->tasks[i].n_retry);
+            free(t->error);
+            free(t->cause);
+            t->error = t->cause = NULL;
+            if (wf->tasks[i].catch_target) {
+                json_decref(t->catch_error);
+                t->catch_error = NULL;
+            }
+            if (record(run, i, "TaskCleared", NULL, NULL) != 0)
+                break;
+        }
+        free(reset);
+        if (!run->aborting &&
+            wr_store_run_set_status(eng->store, run->id, "RUNNING", "RunRetried", err) != 0) {
+            run->finished = true;
+            wr_run_close(run);
+            return WR_ESTORE;
+        }
+    }
+    for (size_t i = 0; i < wf->n_tasks; i++)
+        if (is_terminal(run->t[i].state))
+            run->n_terminal++;
+    /* The first failure of a resumed run is still its error. */
+    for (size_t i = 0; i < wf->n_tasks && run->error == NULL; i++)
+        if (run->t[i].state == TS_FAILED && run->t[i].error != NULL) {
+            run->error = wr_xstrdup(run->t[i].error);
+            run->cause = wr_xstrdup(run->t[i].cause ? run->t[i].cause : "");
+        }
+    if (!eng->quiet)
+        fprintf(stderr, "run %s of %s %s (%zu of %zu tasks ended)\n", run->id, wf->name,
+                retry ? "retried" : "resumed", run->n_terminal, wf->n_tasks);
+    if (!run->queued) {
+        for (size_t i = 0; i < wf->n_tasks && !run->finished; i++)
+            resume_task(run, i);
+        maybe_finish(run);
     }
     if (out != NULL)
         *out = run;
     return 0;
+}
+
+/* ==== Shutdown ==== */
+
+void wr_run_interrupt(wr_run_t *run)
+{
+    if (run->finished)
+        return;
+    run->interrupting = true;
+    for (size_t i = 0; i < run->wf->n_tasks; i++) {
+        trun_t *t = &run->t[i];
+        uv_timer_stop(&t->retry_timer);
+        if (t->slot.queued)
+            wr_engine_slot_cancel(run->eng, &t->slot);
+        if (t->state == TS_RUNNING && t->ta != NULL && !t->ta->canceled) {
+            t->ta->canceled = true;
+            t->ta->type->cancel(t->ta);
+        }
+    }
+}
+
+int wr_run_in_flight(const wr_run_t *run)
+{
+    return run->in_flight;
+}
+
+const wr_workflow_t *wr_run_workflow(const wr_run_t *run)
+{
+    return run->wf;
 }
 
 void wr_run_abort(wr_run_t *run, const char *why)
@@ -814,9 +1126,16 @@ void wr_run_abort(wr_run_t *run, const char *why)
         }
     }
     /* Pending tasks are decided as their upstreams end: task_decide() skips them. Tasks
-     * with no upstream left to end (catch targets) are skipped now. */
+     * with no upstream left to end (roots of a queued run, catch targets) are skipped now. */
+    run->queued = false;
     for (size_t i = 0; i < run->wf->n_tasks; i++) {
-        if (run->t[i].state == TS_PENDING && run->wf->tasks[i].catch_target)
+        const wr_wtask_t *wt = &run->wf->tasks[i];
+        bool all = true;
+        if (run->t[i].state != TS_PENDING)
+            continue;
+        for (size_t k = 0; k < wt->n_deps && all; k++)
+            all = is_terminal(run->t[wt->deps[k]].state);
+        if (wt->catch_target || all)
             end_without_running(run, i, TS_SKIPPED);
     }
     maybe_finish(run);

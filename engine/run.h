@@ -25,6 +25,10 @@ typedef struct wr_run_opts_s {
     const char *data_interval_start; /* NULL: the logical date */
     const char *data_interval_end;   /* NULL: the logical date */
     int64_t version_id;       /* the definition version the run uses */
+    bool queued;              /* create it QUEUED; it starts at wr_run_admit() */
+    const char *client_run_id; /* the id an API client chose, or NULL */
+    bool schedule_fire;       /* a scheduled fire: also advances the scheduler's record */
+    wr_limiter_t *task_limit; /* the DAG's max_active_tasks limiter, or NULL; borrowed */
 } wr_run_opts_t;
 
 /** Starts a run of `wf` (borrowed: it must outlive the run) with `input` (a JSON object,
@@ -33,6 +37,31 @@ typedef struct wr_run_opts_s {
 WR_MUST_CHECK int wr_run_start(wr_engine_t *eng, const wr_workflow_t *wf, const json_t *input,
                                const wr_run_opts_t *opts, wr_run_done_cb cb, void *data,
                                wr_run_t **out, wr_err_t *err);
+/** Starts a run created queued: records it RUNNING and dispatches its first tasks. */
+void wr_run_admit(wr_run_t *run);
+/** True while a run created queued has not been admitted. */
+bool wr_run_is_queued(const wr_run_t *run);
+
+/** Continues a run recorded in the store (`state`, as wr_store_run_load() returns it) after a
+ *  restart: succeeded and ended tasks stay as they are, tasks that were running when the
+ *  process died fail their attempt with Weir.WorkerLost (their process group is stopped if
+ *  it survived) and follow their Retry policy, retry waits resume, the rest is re-decided.
+ *  With `retry`, a finished run is re-run instead: its failed, upstream_failed and aborted
+ *  tasks and everything downstream of them go back to pending (attempt numbers continue)
+ *  and the run is RUNNING again. `task_limit` as in wr_run_opts_t. */
+WR_MUST_CHECK int wr_run_resume(wr_engine_t *eng, const wr_workflow_t *wf, const json_t *state,
+                                bool retry, wr_limiter_t *task_limit, wr_run_done_cb cb,
+                                void *data, wr_run_t **out, wr_err_t *err);
+
+/** Shutdown: stops the running attempts and puts their tasks back to queued (recorded as
+ *  TaskInterrupted, no retry used), so that the next start runs them again. The run does not
+ *  end; its callback is never called after this. */
+void wr_run_interrupt(wr_run_t *run);
+/** Attempts started and not yet returned. */
+int wr_run_in_flight(const wr_run_t *run);
+/** The workflow the run uses. Borrowed. */
+const wr_workflow_t *wr_run_workflow(const wr_run_t *run);
+
 /** Cancels a run: waiting tasks are dropped, running ones stopped (process groups killed);
  *  the run ends ABORTED. Idempotent; a no-op once the run has ended. */
 void wr_run_abort(wr_run_t *run, const char *why);

@@ -33,7 +33,9 @@
                   "output = coalesce(?5, output), error = coalesce(?6, error), "               \
                   "cause = coalesce(?7, cause), "                                              \
                   "started_at = coalesce(started_at, CASE WHEN ?3 = 'running' THEN ?8 END), "  \
-                  "ended_at = CASE WHEN ?9 THEN ?8 ELSE ended_at END "                         \
+                  "ended_at = CASE WHEN ?9 THEN ?8 ELSE ended_at END, "                        \
+                  "retry_counts = coalesce(?10, retry_counts), "                               \
+                  "catch_error = coalesce(?11, catch_error), retry_at = ?12 "                  \
                   "WHERE run_id = ?1 AND task = ?2")                                           \
     XX(AT_INSERT, "INSERT INTO attempts (run_id, task, attempt, state, token, started_at) "    \
                   "VALUES (?1, ?2, ?3, 'running', ?4, ?5)")                                    \
@@ -467,6 +469,10 @@ int wr_store_task_change(wr_store_t *store, const wr_task_change_t *ch, wr_err_t
     bind_text(st, 7, ch->cause);
     sqlite3_bind_int64(st, 8, now);
     sqlite3_bind_int(st, 9, terminal ? 1 : 0);
+    bind_text(st, 10, ch->retry_counts);
+    bind_text(st, 11, ch->catch_error);
+    if (ch->retry_at > 0)
+        sqlite3_bind_int64(st, 12, ch->retry_at);
     if ((rc = step_done(store, st, err)) != 0)
         goto done;
     if (ch->event != NULL && strcmp(ch->event, "TaskStarted") == 0) {

@@ -62,6 +62,9 @@ typedef struct wr_task_change_s {
     bool log_truncated;     /* the logs hold only their tails */
     const json_t *commit;   /* with a success: effects recorded in the same transaction,
                                {"bookmark": {"job": J, "files": [PATH...]}}; or NULL */
+    const char *retry_counts; /* resume data: JSON array of retries used per retrier */
+    const char *catch_error;  /* resume data: JSON {"Error","Cause"} for a catch target */
+    int64_t retry_at;         /* resume data: when a retrying task runs again (Unix ms) */
 } wr_task_change_t;
 
 /** Applies `ch` in one transaction: the task_instances row, the attempts row (inserted on

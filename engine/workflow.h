@@ -59,6 +59,8 @@ typedef struct wr_wtask_s {
     size_t n_catch;
     int64_t timeout_ms;  /* per attempt; 0 = none */
     bool catch_target;   /* named by some catch.next: runs only when a catch fires */
+    int priority;        /* higher first among tasks waiting for a slot; default 0 */
+    char *pool;          /* named pool (weir.yaml `pools:`) whose slots it takes; or NULL */
     int line, column;    /* where the task's key is in the file (1-based) */
 } wr_wtask_t;
 
@@ -73,6 +75,7 @@ typedef struct wr_workflow_s {
     char *start_date, *end_date;
     bool catchup;
     int max_active_runs;
+    int max_active_tasks; /* tasks of this DAG running at once, over all its runs; 0 = none */
     json_t *params;    /* declared params with their defaults (object); owned */
     wr_wtask_t *tasks; /* in file order */
     size_t n_tasks;

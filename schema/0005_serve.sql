@@ -56,3 +56,6 @@ CREATE TABLE file_triggers (
     created_at  INTEGER NOT NULL,
     PRIMARY KEY (workflow_id, path)
 ) WITHOUT ROWID;
+
+-- The process group of a running attempt, so that a restart can stop what a crash left.
+ALTER TABLE attempts ADD COLUMN pid INTEGER;

@@ -180,6 +180,7 @@ int wr__task_spawn(wr_task_attempt_t *ta, const wr_proc_opts_t *opts, char **ext
         return rc;
     }
     ta->impl = s;
+    ta->pid = wr_proc_pid(s->proc);
     return 0;
 }
 

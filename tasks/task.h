@@ -64,6 +64,7 @@ struct wr_task_attempt_s {
     const char *task_name;              /* borrowed from the workflow */
     int attempt;                        /* 1 on the first try */
     const char *token;                  /* idempotency token of this attempt; borrowed */
+    int pid;                            /* set by the type when it runs a process group */
     void *impl;                         /* private to the task type */
     wr_task_done_cb done_cb;            /* private: the run's */
     void *data;                         /* private: the run's */
