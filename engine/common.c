@@ -182,6 +182,7 @@ void wr_buf_printf(wr_buf_t *b, const char *fmt, ...)
 const char *wr_buf_cstr(wr_buf_t *b)
 {
     buf_reserve(b, 0);
+    b->data[b->len] = '\0'; /* a buffer nothing was appended to has no terminator yet */
     return b->data;
 }
 
@@ -190,6 +191,7 @@ char *wr_buf_steal(wr_buf_t *b)
     char *s;
 
     buf_reserve(b, 0);
+    b->data[b->len] = '\0';
     s = b->data;
     wr_buf_init(b);
     return s;
