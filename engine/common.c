@@ -211,17 +211,25 @@ int64_t wr_now_ms(void)
 void wr_format_iso_ms(int64_t ms, char out[32])
 {
     time_t secs = (time_t)(ms / 1000);
+    int frac = (int)(ms % 1000);
     struct tm tm;
-    char tmp[64];
+    size_t n;
 
+    if (frac < 0)
+        frac += 1000;
     gmtime_r(&secs, &tm);
-    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-    size_t n = strlen(tmp);
-    if (n > 31)
-        n = 31;
-    memcpy(out, tmp, n);
-    out[n] = '\0';
+    n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (n == 0 || n > 26) {
+        out[0] = '\0';
+        return;
+    }
+    /* Digits by hand: snprintf's truncation checks cannot see that frac < 1000. */
+    out[n] = '.';
+    out[n + 1] = (char)('0' + frac / 100);
+    out[n + 2] = (char)('0' + frac / 10 % 10);
+    out[n + 3] = (char)('0' + frac % 10);
+    out[n + 4] = 'Z';
+    out[n + 5] = '\0';
 }
 
 int wr_duration_parse(const char *text, int64_t *out_ms, wr_err_t *err)

@@ -9,9 +9,9 @@
 #include "engine/def_dag.h"
 #include "engine/yaml_json.h"
 
-static const char *const known_keys[] = {"functions_dir",      "db",          "dags",
-                                         "listen",             "parallelism", "connections",
-                                         "default_connection", "pools",       NULL};
+static const char *const known_keys[] = {
+    "functions_dir",      "db",    "dags",   "listen", "parallelism", "connections",
+    "default_connection", "pools",       "shutdown_grace", "topics", "auth", NULL};
 
 /* `value` relative to the folder of `file`, unless absolute. */
 static char *relative_to(const char *file, const char *value)

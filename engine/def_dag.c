@@ -926,6 +926,54 @@ static char *default_name(const char *path)
     return wr_xstrndup(base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
 }
 
+static bool valid_date(const char *s)
+{
+    int y, m, d;
+    char extra;
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3)
+        return false;
+    return y >= 1970 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+static const char *const trigger_keys[] = {"file", NULL};
+static const char *const file_trigger_keys[] = {"path", "pattern", NULL};
+
+/* triggers: [{file: {path: DIR, pattern: "*.csv"}}] */
+static void parse_triggers(ctx_t *c, yaml_node_t *n, wr_workflow_t *wf)
+{
+    size_t cnt;
+
+    if (n->type != YAML_SEQUENCE_NODE) {
+        problem(c, n, "triggers must be a list, e.g. [{file: {path: data/in, pattern: '*.csv'}}]");
+        return;
+    }
+    cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    wf->file_triggers = wr_xcalloc(cnt ? cnt : 1, sizeof(wr_file_trigger_t));
+    for (size_t i = 0; i < cnt; i++) {
+        yaml_node_t *item = node_at(c, n->data.sequence.items.start[i]);
+        pair_t f[1], ff[2];
+        wr_file_trigger_t *ft;
+        if (!expect_mapping(c, item, "triggers[]"))
+            continue;
+        walk_mapping(c, item, "triggers[]", trigger_keys, f, NULL, NULL);
+        if (f[0].value == NULL) {
+            problem(c, item, "triggers[]: 'file' is required");
+            continue;
+        }
+        if (!expect_mapping(c, f[0].value, "triggers[].file"))
+            continue;
+        walk_mapping(c, f[0].value, "triggers[].file", file_trigger_keys, ff, NULL, NULL);
+        if (ff[0].value == NULL) {
+            problem(c, f[0].value, "triggers[].file: 'path' (a folder) is required");
+            continue;
+        }
+        ft = &wf->file_triggers[wf->n_file_triggers++];
+        ft->path = get_string(c, ff[0].value, "triggers[].file.path");
+        ft->pattern = ff[1].value ? get_string(c, ff[1].value, "triggers[].file.pattern")
+                                  : wr_xstrdup("*");
+    }
+}
+
 static void parse_top(ctx_t *c, yaml_node_t *root, wr_workflow_t *wf)
 {
     pair_t f[K__N];
@@ -977,6 +1025,13 @@ static void parse_top(ctx_t *c, yaml_node_t *root, wr_workflow_t *wf)
         else
             wf->max_active_runs = (int)v;
     }
+    if (f[K_START].value && wf->start_date && !valid_date(wf->start_date))
+        problem(c, f[K_START].value, "start_date must be a date, YYYY-MM-DD, not '%s'",
+                wf->start_date);
+    if (f[K_END].value && wf->end_date && !valid_date(wf->end_date))
+        problem(c, f[K_END].value, "end_date must be a date, YYYY-MM-DD, not '%s'", wf->end_date);
+    if (f[K_TRIGGERS].value)
+        parse_triggers(c, f[K_TRIGGERS].value, wf);
     if (f[K_MAT].value) {
         json_int_t v;
         const char *s = scalar(f[K_MAT].value);
@@ -1205,6 +1260,11 @@ void wr_workflow_free(wr_workflow_t *wf)
         free(t->catchers);
     }
     free(wf->tasks);
+    for (size_t i = 0; i < wf->n_file_triggers; i++) {
+        free(wf->file_triggers[i].path);
+        free(wf->file_triggers[i].pattern);
+    }
+    free(wf->file_triggers);
     free(wf->name);
     free(wf->description);
     free(wf->schedule);

@@ -75,6 +75,7 @@ struct wr_run_s {
     bool closing;
     bool queued;       /* created QUEUED: waits for wr_run_admit() */
     bool interrupting; /* shutting down: running attempts go back to queued */
+    bool draining;     /* shutting down: nothing new starts */
     wr_limiter_t *task_limit; /* the DAG's max_active_tasks; borrowed, may be NULL */
     char *status;
     char *error, *cause; /* the run's error: the first task that ended failed */
@@ -106,16 +107,23 @@ static void progress(wr_run_t *run, size_t i, const char *what, const char *extr
     char ts[32];
     int64_t now = wr_now_ms();
 
+    char name[160];
+
     if (run->eng->quiet)
         return;
     wr_format_iso_ms(now, ts);
-    if (is_terminal(t->state) && t->started_ms > 0)
-        fprintf(stderr, "%s  %-24s %-16s attempt %d  %.2fs%s%s\n", ts + 11,
-                run->wf->tasks[i].name, what, t->attempts,
-                (double)(now - t->started_ms) / 1000.0, extra ? "  " : "", extra ? extra : "");
+    if (run->eng->serve_mode) /* many runs at once: say whose task it is */
+        snprintf(name, sizeof(name), "%s/%.8s/%s", run->wf->name, run->id,
+                 run->wf->tasks[i].name);
     else
-        fprintf(stderr, "%s  %-24s %-16s attempt %d%s%s\n", ts + 11, run->wf->tasks[i].name,
-                what, t->attempts, extra ? "  " : "", extra ? extra : "");
+        snprintf(name, sizeof(name), "%s", run->wf->tasks[i].name);
+    if (is_terminal(t->state) && t->started_ms > 0)
+        fprintf(stderr, "%s  %-24s %-16s attempt %d  %.2fs%s%s\n", ts + 11, name, what,
+                t->attempts, (double)(now - t->started_ms) / 1000.0, extra ? "  " : "",
+                extra ? extra : "");
+    else
+        fprintf(stderr, "%s  %-24s %-16s attempt %d%s%s\n", ts + 11, name, what, t->attempts,
+                extra ? "  " : "", extra ? extra : "");
 }
 
 /* ==== Store writes ==== */
@@ -376,7 +384,7 @@ static void request_slot(wr_run_t *run, size_t i)
     trun_t *t = &run->t[i];
     const wr_wtask_t *wt = &run->wf->tasks[i];
 
-    if (run->interrupting)
+    if (run->draining)
         return; /* shutting down: it stays queued for the next start */
     t->slot.priority = wt->priority;
     t->slot.limiters[0] = run->task_limit;
@@ -571,7 +579,8 @@ static void on_attempt_done(wr_task_attempt_t *ta, wr_task_result_t *res)
                  res->error);
         if (record(run, t->index, "TaskRetryScheduled", NULL, res) == 0) {
             progress(run, t->index, "retrying", detail);
-            uv_timer_start(&t->retry_timer, on_retry_timer, (uint64_t)delay, 0);
+            if (!run->draining)
+                uv_timer_start(&t->retry_timer, on_retry_timer, (uint64_t)delay, 0);
         }
         wr_task_result_dispose(res);
         maybe_finish(run);
@@ -851,6 +860,7 @@ int wr_run_start(wr_engine_t *eng, const wr_workflow_t *wf, const json_t *input,
     row.input_json = input_text;
     row.client_run_id = opts->client_run_id;
     row.schedule_fire = opts->schedule_fire;
+    row.trigger_file = opts->trigger_file;
     rc = wr_store_run_insert(eng->store, &row, names, wf->n_tasks, err);
     free(input_text);
     free(names);
@@ -1065,10 +1075,24 @@ int wr_run_resume(wr_engine_t *eng, const wr_workflow_t *wf, const json_t *state
 
 /* ==== Shutdown ==== */
 
+void wr_run_interrupt_waiting(wr_run_t *run)
+{
+    if (run->finished)
+        return;
+    run->draining = true;
+    for (size_t i = 0; i < run->wf->n_tasks; i++) {
+        trun_t *t = &run->t[i];
+        uv_timer_stop(&t->retry_timer);
+        if (t->slot.queued)
+            wr_engine_slot_cancel(run->eng, &t->slot);
+    }
+}
+
 void wr_run_interrupt(wr_run_t *run)
 {
     if (run->finished)
         return;
+    run->draining = true;
     run->interrupting = true;
     for (size_t i = 0; i < run->wf->n_tasks; i++) {
         trun_t *t = &run->t[i];

@@ -29,6 +29,7 @@ typedef struct wr_run_opts_s {
     const char *client_run_id; /* the id an API client chose, or NULL */
     bool schedule_fire;       /* a scheduled fire: also advances the scheduler's record */
     wr_limiter_t *task_limit; /* the DAG's max_active_tasks limiter, or NULL; borrowed */
+    const char *trigger_file; /* a file trigger's file, recorded with the run */
 } wr_run_opts_t;
 
 /** Starts a run of `wf` (borrowed: it must outlive the run) with `input` (a JSON object,
@@ -57,6 +58,9 @@ WR_MUST_CHECK int wr_run_resume(wr_engine_t *eng, const wr_workflow_t *wf, const
  *  TaskInterrupted, no retry used), so that the next start runs them again. The run does not
  *  end; its callback is never called after this. */
 void wr_run_interrupt(wr_run_t *run);
+/** Shutdown, first step: starts nothing new (tasks that become ready stay queued, retry waits
+ *  stop) while running attempts go on. */
+void wr_run_interrupt_waiting(wr_run_t *run);
 /** Attempts started and not yet returned. */
 int wr_run_in_flight(const wr_run_t *run);
 /** The workflow the run uses. Borrowed. */

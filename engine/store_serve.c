@@ -26,6 +26,8 @@ enum {
     Q_FIRE_EXISTS,
     Q_CLIENT_ID,
     Q_ATTEMPT_PID,
+    Q_FILE_ADD,
+    Q_FILE_SEEN,
     Q__END,
 };
 _Static_assert(Q__END <= WR_STORE_SLOTS_QUERY, "serve statements overflow their slots");
@@ -108,6 +110,22 @@ int wr_store_run_insert(wr_store_t *store, const wr_run_row_t *row, const char *
         sqlite3_bind_int64(st, 1, row->version_id);
         sqlite3_bind_int64(st, 2, row->logical_ts);
         bind_text(st, 3, row->logical_date);
+        if ((rc = wr__store_step(store, st, err)) != 0)
+            goto done;
+    }
+    if (row->trigger_file != NULL) {
+        st = q(store, Q_FILE_ADD,
+               "INSERT INTO file_triggers (workflow_id, path, run_id, created_at) "
+               "SELECT workflow_id, ?2, ?3, ?4 FROM workflow_versions WHERE id = ?1",
+               err);
+        if (st == NULL) {
+            rc = WR_ESTORE;
+            goto done;
+        }
+        sqlite3_bind_int64(st, 1, row->version_id);
+        bind_text(st, 2, row->trigger_file);
+        bind_text(st, 3, row->id);
+        sqlite3_bind_int64(st, 4, now);
         if ((rc = wr__store_step(store, st, err)) != 0)
             goto done;
     }
@@ -500,4 +518,17 @@ int wr_store_attempt_pid(wr_store_t *store, const char *run_id, const char *task
     sqlite3_bind_int(st, 3, attempt);
     sqlite3_bind_int(st, 4, pid);
     return wr__store_step(store, st, err);
+}
+
+int wr_store_file_seen(wr_store_t *store, int64_t workflow_id, const char *path, bool *seen,
+                       wr_err_t *err)
+{
+    int64_t one = 0;
+    sqlite3_stmt *st = q(store, Q_FILE_SEEN,
+                         "SELECT 1 FROM file_triggers WHERE workflow_id = ?1 AND path = ?2", err);
+    if (st == NULL)
+        return WR_ESTORE;
+    sqlite3_bind_int64(st, 1, workflow_id);
+    bind_text(st, 2, path);
+    return lookup_i64(store, st, &one, seen, err);
 }

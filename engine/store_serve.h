@@ -23,6 +23,7 @@ typedef struct wr_run_row_s {
     const char *input_json;
     const char *client_run_id; /* the id an API client chose, or NULL */
     bool schedule_fire;        /* also advance schedule_state to this logical date */
+    const char *trigger_file;  /* a file trigger's file: recorded so it never fires twice */
 } wr_run_row_t;
 
 /** Creates a run, its pending task instances and its RunCreated/RunStarted event (and, for a
@@ -74,6 +75,10 @@ WR_MUST_CHECK int wr_store_run_load(wr_store_t *store, const char *run_id, json_
 /** The source text and path of a definition version (caller frees both). */
 WR_MUST_CHECK int wr_store_version_source(wr_store_t *store, int64_t version_id, char **path,
                                           char **source, wr_err_t *err);
+
+/** True in *seen when `path` already started a run of the workflow (file triggers). */
+WR_MUST_CHECK int wr_store_file_seen(wr_store_t *store, int64_t workflow_id, const char *path,
+                                     bool *seen, wr_err_t *err);
 
 /** Records the process group of a running attempt, so that a restart can stop it. */
 WR_MUST_CHECK int wr_store_attempt_pid(wr_store_t *store, const char *run_id, const char *task,

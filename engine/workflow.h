@@ -64,6 +64,13 @@ typedef struct wr_wtask_s {
     int line, column;    /* where the task's key is in the file (1-based) */
 } wr_wtask_t;
 
+/** A file trigger: each new complete file matching `pattern` in folder `path` starts a run
+ *  with {{ input.file }} set to its path. */
+typedef struct wr_file_trigger_s {
+    char *path;    /* folder watched */
+    char *pattern; /* fnmatch(3) pattern of file names; "*" by default */
+} wr_file_trigger_t;
+
 typedef enum { WR_WORKFLOW_DAG = 0, WR_WORKFLOW_ASL } wr_workflow_kind_t;
 
 typedef struct wr_workflow_s {
@@ -77,6 +84,8 @@ typedef struct wr_workflow_s {
     int max_active_runs;
     int max_active_tasks; /* tasks of this DAG running at once, over all its runs; 0 = none */
     json_t *params;    /* declared params with their defaults (object); owned */
+    wr_file_trigger_t *file_triggers;
+    size_t n_file_triggers;
     wr_wtask_t *tasks; /* in file order */
     size_t n_tasks;
     char *path;    /* file it came from */

@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""weir serve without its HTTP front end's help: scheduling (with a fast test clock),
+catchup, max_active_runs, reloading the DAG folder, file triggers, SIGTERM with a grace
+period, and recovery after kill -9. Everything is checked in the database.
+
+    python3 test_serve.py WEIR_BINARY
+"""
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+WEIR = os.path.abspath(sys.argv[1])
+FAILS = []
+PASSES = 0
+
+
+def check(cond, what):
+    global PASSES
+    if cond:
+        PASSES += 1
+        print("ok   " + what)
+    else:
+        FAILS.append(what)
+        print("FAIL " + what)
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Serve:
+    def __init__(self, work, clock=None, config=None):
+        self.work = work
+        self.clock = clock
+        self.config = config
+        self.proc = None
+        self.log = os.path.join(work, "serve.log")
+
+    def start(self):
+        env = dict(os.environ)
+        if self.clock:
+            env["WEIR_CLOCK"] = self.clock
+        args = [WEIR, "serve", "--dags", "dags", "--db", "weir.db",
+                "--listen", "127.0.0.1:%d" % free_port()]
+        if self.config:
+            with open(os.path.join(self.work, "weir.yaml"), "w") as f:
+                f.write(self.config)
+            args += ["--config", "weir.yaml"]
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(args, cwd=self.work, stdin=subprocess.DEVNULL,
+                                     stdout=self.logf, stderr=self.logf, env=env)
+        wait_for(lambda: "listening on" in self.text() or self.proc.poll() is not None, 20)
+        if self.proc.poll() is not None:
+            raise SystemExit("weir serve did not start:\n" + self.text())
+
+    def text(self):
+        with open(self.log, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.logf.close()
+        return self.proc.returncode
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.logf.close()
+
+
+def process_alive(pid):
+    """True unless the process is gone or a zombie (an orphan's parent may never reap it)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_for(pred, seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            if pred():
+                return True
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.1)
+    return pred()
+
+
+def db(work, sql, *args):
+    c = sqlite3.connect("file:%s?mode=ro" % os.path.join(work, "weir.db"), uri=True, timeout=10)
+    try:
+        return c.execute(sql, args).fetchall()
+    finally:
+        c.close()
+
+
+def write(work, rel, text):
+    path = os.path.join(work, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def new_work():
+    work = tempfile.mkdtemp(prefix="weir-serve-")
+    os.makedirs(os.path.join(work, "dags"))
+    return work
+
+
+def test_schedule_catchup():
+    work = new_work()
+    write(work, "dags/hourly.yaml", """
+name: hourly
+schedule: "0 * * * *"
+timezone: UTC
+start_date: 2026-01-01
+catchup: true
+tasks:
+  stamp:
+    type: local_transform
+    command: echo "{{ ds }} {{ logical_date }} {{ data_interval_start }}"
+""")
+    write(work, "dags/latest.yaml", """
+name: latest
+schedule: "0 * * * *"
+start_date: 2026-01-01
+catchup: false
+tasks:
+  t: {type: local_transform, command: echo ok}
+""")
+    # 05:30 on Jan 1st, one simulated hour per real second.
+    s = Serve(work, clock="2026-01-01T05:30:00Z,3600")
+    s.start()
+    ok = wait_for(lambda: db(work, "SELECT count(*) FROM runs r JOIN workflows w ON "
+                                   "w.id = r.workflow_id WHERE w.name = 'hourly' AND "
+                                   "r.status = 'SUCCEEDED'")[0][0] >= 8, 30)
+    s.stop()
+    rows = db(work, "SELECT r.logical_date, r.ds, r.interval_start, r.status FROM runs r "
+                    "JOIN workflows w ON w.id = r.workflow_id WHERE w.name = 'hourly' "
+                    "ORDER BY r.logical_date")
+    dates = [r[0] for r in rows]
+    check(ok and dates[:8] == ["2026-01-01T%02d:00:00+00:00" % h for h in range(8)],
+          "catchup: true creates every missed hour in order, then keeps firing: %s" % dates[:9])
+    check(len(dates) == len(set(dates)), "no logical date is created twice")
+    check(all(r[1] == "2026-01-01" for r in rows[:8]), "ds is the fire time's date")
+    check(rows[1][2] == "2026-01-01T00:00:00+00:00",
+          "data_interval_start is the previous fire: %r" % (rows[1][2],))
+    out = db(work, "SELECT t.output FROM task_instances t JOIN runs r ON r.id = t.run_id "
+                   "WHERE r.logical_date = '2026-01-01T03:00:00+00:00'")
+    check(out and json.loads(out[0][0]) == "2026-01-01 2026-01-01T03:00:00+00:00 "
+                                           "2026-01-01T02:00:00+00:00",
+          "templates of a scheduled run: %r" % (out,))
+    latest = db(work, "SELECT min(r.logical_date) FROM runs r JOIN workflows w ON "
+                      "w.id = r.workflow_id WHERE w.name = 'latest'")
+    check(latest[0][0] == "2026-01-01T05:00:00+00:00",
+          "catchup: false starts from the latest missed fire only: %r" % (latest[0][0],))
+    # Restart on the same clock: nothing is created twice.
+    before = db(work, "SELECT count(*), count(DISTINCT workflow_id || logical_date) FROM runs")
+    s = Serve(work, clock="2026-01-01T05:30:00Z,3600")
+    s.start()
+    time.sleep(1.5)
+    s.stop()
+    after = db(work, "SELECT count(*), count(DISTINCT workflow_id || logical_date) FROM runs")
+    check(after[0][0] == after[0][1], "after a restart, still one run per logical date")
+    shutil.rmtree(work)
+
+
+def test_max_active_runs():
+    work = new_work()
+    write(work, "dags/one_at_a_time.yaml", """
+name: one_at_a_time
+schedule: "0 * * * *"
+start_date: 2026-01-01
+catchup: true
+max_active_runs: 1
+tasks:
+  t:
+    type: local_transform
+    command: echo start $(date +%s%N) >> ../../spans.txt; sleep 0.3; echo end $(date +%s%N) >> ../../spans.txt
+    cwd: dags/..
+""".replace("../../spans.txt", os.path.join(work, "spans.txt")))
+    s = Serve(work, clock="2026-01-01T03:30:00Z,1")
+    s.start()
+    ok = wait_for(lambda: db(work, "SELECT count(*) FROM runs WHERE status = 'SUCCEEDED'")[0][0]
+                  >= 4, 30)
+    s.stop()
+    if not ok:
+        print(s.text()[-3000:])
+    check(ok, "four catch-up runs complete")
+    with open(os.path.join(work, "spans.txt")) as f:
+        marks = [l.split()[0] for l in f.read().split("\n") if l]
+    check(marks == ["start", "end"] * (len(marks) // 2),
+          "max_active_runs: 1 runs them one after the other")
+    queued = db(work, "SELECT count(*) FROM events WHERE type = 'RunQueued'")[0][0]
+    check(queued >= 3, "the others waited as QUEUED (%d RunQueued events)" % queued)
+    shutil.rmtree(work)
+
+
+def test_reload_and_errors():
+    work = new_work()
+    write(work, "dags/a.yaml", "tasks: {t: {type: local_transform, command: echo a}}\n")
+    write(work, "dags/bad.yaml", "tasks: {t: {type: teleport}}\n")
+    s = Serve(work)
+    s.start()
+    check(db(work, "SELECT name, removed FROM workflows") == [("a", 0)],
+          "the valid file is loaded and the invalid one is not")
+    err = db(work, "SELECT errors FROM definition_errors")
+    check(err and "teleport" in err[0][0] and "bad.yaml:1:" in err[0][0],
+          "the invalid file's problem is recorded with its position")
+    write(work, "dags/b.yaml", "tasks: {t: {type: local_transform, command: echo b}}\n")
+    ok = wait_for(lambda: ("b",) in db(work, "SELECT name FROM workflows"), 10)
+    check(ok, "an added file is loaded while running")
+    write(work, "dags/a.yaml", "tasks: {t: {type: local_transform, command: echo a2}}\n")
+    ok = wait_for(lambda: db(work, "SELECT count(*) FROM workflow_versions v JOIN workflows w "
+                                   "ON w.id = v.workflow_id WHERE w.name = 'a'")[0][0] == 2, 10)
+    check(ok, "a changed file records a new version")
+    os.remove(os.path.join(work, "dags/b.yaml"))
+    ok = wait_for(lambda: db(work, "SELECT removed FROM workflows WHERE name = 'b'") == [(1,)], 10)
+    check(ok, "a removed file marks its workflow removed")
+    write(work, "dags/bad.yaml", "tasks: {t: {type: local_transform, command: echo fixed}}\n")
+    ok = wait_for(lambda: db(work, "SELECT count(*) FROM definition_errors")[0][0] == 0, 10)
+    check(ok, "fixing the invalid file clears its problem")
+    rc = s.stop()
+    check(rc == 0, "SIGTERM stops the server cleanly (exit %r)" % rc)
+    shutil.rmtree(work)
+
+
+def test_file_trigger():
+    work = new_work()
+    inbox = os.path.join(work, "inbox")
+    os.makedirs(inbox)
+    write(work, "dags/ingest.yaml", """
+name: ingest
+triggers:
+  - file: {path: %s, pattern: "*.csv"}
+tasks:
+  count:
+    type: local_transform
+    command: wc -l < "{{ input.file }}"
+""" % inbox)
+    s = Serve(work)
+    s.start()
+    write(work, "inbox/ignored.txt", "x\n")
+    tmp = write(work, "inbox/.part", "a\nb\nc\n")
+    os.rename(tmp, os.path.join(inbox, "day1.csv"))
+    ok = wait_for(lambda: db(work, "SELECT count(*) FROM runs WHERE status = 'SUCCEEDED'")[0][0]
+                  == 1, 15)
+    check(ok, "a new complete file starts one run")
+    out = db(work, "SELECT t.output, r.input FROM task_instances t JOIN runs r ON r.id = t.run_id")
+    check(out and json.loads(out[0][0]) == 3 and json.loads(out[0][1])["file"].endswith("day1.csv"),
+          "the run got {{ input.file }}: %r" % (out,))
+    s.stop()
+    s = Serve(work)
+    s.start()
+    time.sleep(3)
+    s.stop()
+    check(db(work, "SELECT count(*) FROM runs")[0][0] == 1,
+          "after a restart the same file does not fire again")
+    shutil.rmtree(work)
+
+
+def test_sigterm_grace_and_kill9_recovery():
+    work = new_work()
+    marker = os.path.join(work, "marker")
+    # Every minute from a clock at 10:00:30: the 10:00 fire is the latest missed one.
+    write(work, "dags/slow.yaml", """
+name: slow
+schedule: "* * * * *"
+start_date: 2026-01-01
+tasks:
+  first:
+    type: local_transform
+    command: echo first
+  wait:
+    type: local_transform
+    depends_on: [first]
+    command: echo $$ > %s.pid.{{ attempt }}; sleep 30; echo done
+    retry:
+      - errors: [Weir.WorkerLost]
+        interval: 0
+        max_attempts: 2
+  quick:
+    type: local_transform
+    depends_on: [first]
+    command: sleep 1; echo quick
+    retry:
+      - errors: [Weir.WorkerLost]
+        interval: 0
+""" % marker)
+    s = Serve(work, clock="2026-06-01T10:00:30Z,1", config="shutdown_grace: 2s\n")
+    s.start()
+    ok = wait_for(lambda: os.path.exists(marker + ".pid.1"), 15)
+    check(ok, "the scheduled run's long task started")
+    s.kill9()
+    with open(marker + ".pid.1") as f:
+        pid1 = int(f.read().strip())
+    s = Serve(work, clock="2026-06-01T10:00:40Z,1", config="shutdown_grace: 2s\n")
+    s.start()
+    ok = wait_for(lambda: os.path.exists(marker + ".pid.2"), 15)
+    check(ok, "after kill -9 the lost attempt is retried (Weir.WorkerLost)")
+    alive = process_alive(pid1)
+    check(not alive, "the orphaned process group of the lost attempt was stopped")
+    lost = db(work, "SELECT error FROM attempts WHERE task = 'wait' AND attempt = 1")
+    check(lost == [("Weir.WorkerLost",)], "the lost attempt is recorded as Weir.WorkerLost: %r"
+          % (lost,))
+    started = time.time()
+    rc = s.stop()
+    took = time.time() - started
+    check(rc == 0 and took < 20, "SIGTERM stops after the grace period (%.1fs, exit %r)"
+          % (took, rc))
+    st = db(work, "SELECT t.state, r.status FROM task_instances t JOIN runs r ON "
+                  "r.id = t.run_id WHERE t.task = 'wait'")
+    check(st and st[0] == ("queued", "RUNNING"),
+          "the interrupted task is queued again and its run still RUNNING: %r" % (st,))
+    quick = db(work, "SELECT state FROM task_instances WHERE task = 'quick'")
+    check(quick and quick[0][0] == "succeeded", "a task that ends within the grace period "
+          "is recorded normally: %r" % (quick,))
+    integrity = db(work, "PRAGMA integrity_check")
+    check(integrity == [("ok",)], "integrity_check ok")
+    events = db(work, "SELECT count(*), count(DISTINCT id) FROM events")
+    check(events[0][0] == events[0][1], "no duplicated history event")
+    shutil.rmtree(work)
+
+
+def main():
+    for t in (test_schedule_catchup, test_max_active_runs, test_reload_and_errors,
+              test_file_trigger, test_sigterm_grace_and_kill9_recovery):
+        print("== " + t.__name__)
+        t()
+    print("%d passed, %d failed" % (PASSES, len(FAILS)))
+    sys.exit(1 if FAILS else 0)
+
+
+if __name__ == "__main__":
+    main()
