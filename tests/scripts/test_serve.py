@@ -219,6 +219,57 @@ tasks:
     shutil.rmtree(work)
 
 
+def test_pools_and_task_limits():
+    work = new_work()
+    spans = os.path.join(work, "spans.txt")
+    cmd = ('echo "{{ run_id }} {{ attempt }} start $(date +%%s%%N)" >> %s; sleep 0.4; '
+           'echo "{{ run_id }} {{ attempt }} end $(date +%%s%%N)" >> %s' % (spans, spans))
+    write(work, "dags/pooled.yaml", """
+name: pooled
+schedule: "0 * * * *"
+start_date: 2026-01-01
+end_date: 2026-01-01
+catchup: true
+max_active_runs: 10
+tasks:
+  a: {type: local_transform, pool: warehouse, command: '%s'}
+  b: {type: local_transform, pool: warehouse, command: '%s'}
+""" % (cmd, cmd))
+    s = Serve(work, clock="2026-01-01T02:30:00Z,1", config="pools: {warehouse: 1}\n")
+    s.start()
+    ok = wait_for(lambda: db(work, "SELECT count(*) FROM runs WHERE status = 'SUCCEEDED'")[0][0]
+                  == 3, 30)
+    time.sleep(0.5)
+    s.stop()
+    check(ok, "three runs (00:00, 01:00, 02:00) complete")
+    with open(spans) as f:
+        marks = [l.split()[2] for l in f.read().split("\n") if l]
+    check(len(marks) == 12 and marks == ["start", "end"] * 6,
+          "a pool of 1 slot runs its tasks one at a time across runs: %s" % marks)
+    shutil.rmtree(work)
+    work = new_work()
+    write(work, "dags/bounded.yaml", """
+name: bounded
+schedule: "@daily"
+timezone: Asia/Kolkata
+start_date: 2026-01-01
+end_date: 2026-01-03
+catchup: true
+tasks:
+  t: {type: local_transform, command: 'echo {{ ds }}'}
+""")
+    s = Serve(work, clock="2026-01-10T00:00:00Z,1")
+    s.start()
+    wait_for(lambda: db(work, "SELECT count(*) FROM runs WHERE status = 'SUCCEEDED'")[0][0]
+             == 3, 20)
+    time.sleep(0.5)
+    s.stop()
+    rows = db(work, "SELECT logical_date, ds FROM runs ORDER BY logical_date")
+    check(rows == [("2026-01-0%dT00:00:00+05:30" % d, "2026-01-0%d" % d) for d in (1, 2, 3)],
+          "start_date and end_date bound the schedule, in the DAG's zone: %r" % (rows,))
+    shutil.rmtree(work)
+
+
 def test_reload_and_errors():
     work = new_work()
     write(work, "dags/a.yaml", "tasks: {t: {type: local_transform, command: echo a}}\n")
@@ -346,7 +397,8 @@ tasks:
 
 
 def main():
-    for t in (test_schedule_catchup, test_max_active_runs, test_reload_and_errors,
+    for t in (test_schedule_catchup, test_max_active_runs, test_pools_and_task_limits,
+              test_reload_and_errors,
               test_file_trigger, test_sigterm_grace_and_kill9_recovery):
         print("== " + t.__name__)
         t()
