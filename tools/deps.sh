@@ -7,9 +7,10 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config git
-      libuv1-dev libsqlite3-dev libyaml-dev libjansson-dev)
+      libuv1-dev libsqlite3-dev libyaml-dev libjansson-dev libpq-dev libcurl4-openssl-dev
+      libmicrohttpd-dev libssl-dev)
 if [ "${1:-build}" = test ]; then
-    pkgs+=(python3 procps clang-format)
+    pkgs+=(python3 procps clang-format postgresql)
 fi
 
 missing=()
