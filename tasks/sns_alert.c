@@ -1,31 +1,93 @@
 /* SPDX-License-Identifier: MIT
- * tasks/sns_alert.c: the sns_alert task type, an SNS alert: publishes a message to a topic.
- * Its fields are validated; it has no provider yet, so an attempt fails with
- * Weir.NotImplemented (see tasks/not_yet.c). */
+ * tasks/sns_alert.c: the sns_alert task type, an SNS Publish: a message (with a subject and
+ * attributes) to a topic.
+ *
+ * One vtable entry; the provider is chosen per attempt from the task's connection (DESIGN.md
+ * §4): `connection:` in the task, else `default_connection` in weir.yaml, else "local". A
+ * connection of `type: local` (or the built-in "local") uses the embedded provider
+ * (tasks/local/sns_alert_local.c); `type: aws` has no provider in this version and fails the
+ * attempt with Weir.NotImplemented naming the connection. */
 #include "tasks/task.h"
 
 #include <string.h>
 
-#include "tasks/not_yet.h"
+#include "engine/alerts.h"
+#include "engine/config.h"
+#include "engine/loop.h"
+#include "engine/run.h"
+#include "tasks/local/sns_alert_local.h"
 
 static const wr_param_t sns_params[] = {
-    {"topic", WR_PARAM_STRING, true},
-    {"subject", WR_PARAM_STRING, false},
-    {"message", WR_PARAM_STRING, true},
-    {"attributes", WR_PARAM_OBJECT, false},
-    WR_PARAM_END,
+    {"topic", WR_PARAM_STRING, true},       {"subject", WR_PARAM_STRING, false},
+    {"message", WR_PARAM_STRING, true},     {"attributes", WR_PARAM_OBJECT, false},
+    {"connection", WR_PARAM_STRING, false}, WR_PARAM_END,
 };
 
 static int sns_validate(const json_t *conf, wr_err_t *err)
 {
     const char *subject = json_string_value(json_object_get(conf, "subject"));
+    const char *k;
+    json_t *v;
+
     if (!json_object_get(conf, "topic"))
         return wr_err_set(err, WR_EINVALID, "'topic' is required for type sns_alert");
     if (!json_object_get(conf, "message"))
         return wr_err_set(err, WR_EINVALID, "'message' is required for type sns_alert");
-    if (subject != NULL && strlen(subject) > 100 && strstr(subject, "{{") == NULL)
+    /* A templated subject is checked again once rendered (tasks/local/sns_alert_local.c). */
+    if (subject != NULL && strlen(subject) > WR_ALERT_SUBJECT_MAX && strstr(subject, "{{") == NULL)
         return wr_err_set(err, WR_EINVALID, "'subject' is longer than 100 characters (SNS)");
+    json_object_foreach(json_object_get((json_t *)conf, "attributes"), k, v)
+    {
+        if (json_is_array(v) || json_is_null(v))
+            return wr_err_set(err, WR_EINVALID,
+                              "attributes.%s must be a scalar or {DataType, StringValue}", k);
+    }
     return 0;
+}
+
+/* The connection entry named `name` in weir.yaml, or NULL. Borrowed. */
+static const json_t *find_connection(const wr_engine_t *eng, const char *name)
+{
+    const json_t *raw = eng->config ? eng->config->raw : NULL;
+    return json_object_get(json_object_get(raw, "connections"), name);
+}
+
+static int sns_start(wr_task_attempt_t *ta, wr_err_t *err)
+{
+    const json_t *raw = ta->eng->config ? ta->eng->config->raw : NULL;
+    const char *name = wr_task_conf_str(ta, "connection");
+    const json_t *conn;
+    const char *type;
+    wr_task_result_t res;
+
+    memset(&res, 0, sizeof(res));
+    if (name == NULL)
+        name = json_string_value(json_object_get(raw, "default_connection"));
+    if (name == NULL)
+        name = "local";
+    conn = find_connection(ta->eng, name);
+    if (conn == NULL && strcmp(name, "local") != 0) {
+        wr_task_result_error(&res, "Weir.InvalidConnection",
+                             "connection '%s' is not defined in weir.yaml 'connections'", name);
+        wr_task_attempt_done_later(ta, &res);
+        return 0;
+    }
+    type = conn ? json_string_value(json_object_get(conn, "type")) : "local";
+    if (type != NULL && strcmp(type, "aws") == 0) {
+        wr_task_result_error(&res, "Weir.NotImplemented",
+                             "connection '%s' is of type aws: the aws provider of sns_alert "
+                             "(SNS Publish) is not in this version of weir yet",
+                             name);
+        wr_task_attempt_done_later(ta, &res);
+        return 0;
+    }
+    if (type == NULL || strcmp(type, "local") != 0) {
+        wr_task_result_error(&res, "Weir.InvalidConnection",
+                             "connection '%s': 'type' must be local or aws", name);
+        wr_task_attempt_done_later(ta, &res);
+        return 0;
+    }
+    return wr__sns_alert_local_start(ta, conn, err);
 }
 
 const wr_task_type_t wr_task_sns_alert = {
@@ -33,6 +95,6 @@ const wr_task_type_t wr_task_sns_alert = {
     .name = "sns_alert",
     .params = sns_params,
     .validate = sns_validate,
-    .start = wr__task_start_not_implemented,
-    .cancel = wr__task_cancel_nothing,
+    .start = sns_start,
+    .cancel = wr__sns_alert_local_cancel,
 };
