@@ -15,8 +15,13 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "engine/cli_alerts.h"
 #include "engine/cli_asl.h"
+#include "engine/cli_catalog.h"
+#include "engine/cli_crawl.h"
 #include "engine/cli_cron.h"
+#include "engine/cli_serve.h"
+#include "engine/cli_load.h"
 #include "engine/cli_sql.h"
 #include "engine/config.h"
 #include "engine/cron.h"
@@ -36,6 +41,7 @@ static const char main_usage[] =
     "  validate FILE.. check definition files; print every problem as file:line:column\n"
     "  cron next EXPR  print the next fire times of a cron expression\n"
     "  sql             run a SQL query over CSV / JSON-lines files (local_transform's engine)\n"
+    "  serve           run the scheduler and the REST API (loads every DAG in a folder)\n"
     "\n"
     "options:\n"
     "  --help          this text; `weir COMMAND --help` for a command\n"
@@ -396,13 +402,6 @@ static int cmd_validate(int argc, char **argv)
 
 /* ==== Dispatch ==== */
 
-static int cmd_not_yet(int argc, char **argv)
-{
-    (void)argc;
-    fprintf(stderr, "weir %s: not available in this version of weir yet\n", argv[0]);
-    return 2;
-}
-
 typedef struct {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -410,13 +409,15 @@ typedef struct {
 
 static const command_t commands[] = {
     {"run", cmd_run},    {"validate", cmd_validate}, {"cron", wr_cli_cron},
-    {"sql", wr_cli_sql}, {"serve", cmd_not_yet},
+    {"sql", wr_cli_sql}, 
+    {"load", wr_cli_load}, {"alerts", wr_cli_alerts},
+    {"crawl", wr_cli_crawl},
+    {"catalog", wr_cli_catalog},
     {NULL, NULL},
 };
 
 int wr_cli_main(int argc, char **argv, const wr_cli_command_t *extra, const wr_frontend_t *web)
 {
-    (void)web;
     if (argc < 2) {
         fputs(main_usage, stderr);
         return 2;
@@ -429,6 +430,8 @@ int wr_cli_main(int argc, char **argv, const wr_cli_command_t *extra, const wr_f
         printf("weir %s\n", WR_VERSION);
         return 0;
     }
+    if (strcmp(argv[1], "serve") == 0)
+        return wr_cli_serve(argc - 1, argv + 1, web);
     for (const command_t *c = commands; c->name != NULL; c++)
         if (strcmp(argv[1], c->name) == 0)
             return c->fn(argc - 1, argv + 1);

@@ -54,7 +54,9 @@ static int errno_code(void)
 typedef enum { FMT_CSV, FMT_JSONL } fmt_t;
 
 typedef struct {
-    wr_err_t err; /* first error raised by a virtual table; err.code 0 if none */
+    wr_err_t err;                   /* first error raised by a virtual table; err.code 0 if none */
+    const wr_xform_input_t *inputs; /* wr_xform_run()'s, for the weir_files tables */
+    size_t n_inputs;
 } xform_ctx_t;
 
 /* Keeps the first error only: later ones are usually consequences. */
@@ -223,18 +225,31 @@ static int jsonl_next_object(jsonl_reader_t *jr, json_t **out, wr_err_t *err)
     return 1;
 }
 
-/* ==== Virtual tables: weir_csv and weir_jsonl ==== */
+/* ==== Virtual tables: weir_csv, weir_jsonl and weir_files ==== */
+
+/* One file of a weir_files table (several files read as one table). */
+typedef struct {
+    const char *path; /* borrowed from the wr_xform_input_t */
+    fmt_t fmt;
+    bool skip;   /* schema only: gives columns, never rows */
+    int width;   /* CSV: fields in its header */
+    int *map;    /* CSV: table data column -> field index, -1 when the file lacks it */
+    char **hive; /* value of each key=value column (NULL: the path has no such folder) */
+} tfile_t;
 
 typedef struct {
     sqlite3_vtab base; /* must be first */
     xform_ctx_t *ctx;  /* borrowed from wr_xform_run() */
     fmt_t fmt;
-    char *path; /* the input file */
+    char *path; /* the input file (weir_files: the table name, for messages) */
     int ncols;
     char **keys;        /* JSON lines: the key of each column in the objects */
     double est_rows;    /* for xBestIndex */
     sqlite3 *side;      /* lookup copy of the rows, built on first use (see lookup_*) */
     bool *side_indexed; /* per column: side has an index on it */
+    tfile_t *files;     /* weir_files: the files in reading order; NULL for one file */
+    size_t n_files;
+    int n_data; /* weir_files: columns from the files; the key=value ones follow */
 } table_t;
 
 typedef struct {
@@ -249,6 +264,9 @@ typedef struct {
     sqlite3_stmt *lookup; /* on tab->side: rows with one column equal to ?1 */
     int lookup_col;       /* the column `lookup` tests; -1 if none prepared */
     bool looking_up;      /* this scan reads `lookup` instead of the file */
+    fmt_t fmt;            /* the format of the file being read */
+    const char *path;     /* the file being read (borrowed) */
+    size_t file;          /* weir_files: index of that file in tab->files */
 } cursor_t;
 
 /* Where a typed value goes: a result of xColumn, or a parameter of a statement. */
@@ -495,6 +513,13 @@ static void table_free(table_t *tab)
     free(tab->keys);
     free(tab->path);
     free(tab->side_indexed);
+    for (size_t i = 0; i < tab->n_files; i++) {
+        free(tab->files[i].map);
+        for (int h = 0; tab->files[i].hive != NULL && h < tab->ncols - tab->n_data; h++)
+            free(tab->files[i].hive[h]);
+        free(tab->files[i].hive);
+    }
+    free(tab->files);
     sqlite3_close(tab->side);
     sqlite3_free(tab->base.zErrMsg);
     free(tab);
@@ -554,6 +579,237 @@ static int jsonl_connect(sqlite3 *db, void *aux, int argc, const char *const *ar
     return table_connect(db, aux, argc, argv, FMT_JSONL, out, errmsg);
 }
 
+/* The format of one file of a weir_files table: by extension, else sniffed. */
+static fmt_t files_format(const char *path, FILE *fp)
+{
+    int c;
+
+    if (has_ext(path, "csv"))
+        return FMT_CSV;
+    if (has_ext(path, "jsonl") || has_ext(path, "ndjson") || has_ext(path, "json"))
+        return FMT_JSONL;
+    c = getc(fp);
+    if (c == 0xEF && getc(fp) == 0xBB && getc(fp) == 0xBF)
+        c = getc(fp);
+    while (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+        c = getc(fp);
+    rewind(fp);
+    return c == '{' ? FMT_JSONL : FMT_CSV;
+}
+
+/* Adds the columns of one file to `seen` (name -> index, first-seen order); a CSV file's
+ * header names go to *header (unique_names applied), its width to f->width. */
+static int files_schema_one(tfile_t *f, FILE *fp, json_t *seen, char ***header, wr_err_t *err)
+{
+    int rc = 0;
+
+    if (f->fmt == FMT_CSV) {
+        wr_csv_reader_t *r = wr_csv_reader_new(fp, f->path);
+        const wr_csv_field_t *fl = NULL;
+        size_t n = 0;
+        rc = wr_csv_read(r, &fl, &n, err);
+        if (rc == 0)
+            rc = wr_err_set(err, WR_EPARSE, "%s: empty file: expected a header row", f->path);
+        if (rc > 0 && n > INT32_MAX / 2)
+            rc = wr_err_set(err, WR_EPARSE, "%s:1: too many columns", f->path);
+        if (rc > 0) {
+            char **names = wr_xcalloc(n, sizeof(*names));
+            for (size_t i = 0; i < n; i++)
+                names[i] = wr_xstrdup(fl[i].data);
+            unique_names(names, (int)n);
+            for (size_t i = 0; i < n; i++)
+                if (json_object_get(seen, names[i]) == NULL)
+                    json_object_set_new(seen, names[i], json_integer(json_object_size(seen)));
+            f->width = (int)n;
+            *header = names;
+            rc = 0;
+        }
+        wr_csv_reader_free(r);
+    } else {
+        jsonl_reader_t jr;
+        json_t *obj = NULL;
+        const char *key;
+        json_t *val;
+        jsonl_reader_init(&jr, fp, f->path);
+        for (int lines = 0; lines < JSONL_SAMPLE_LINES; lines++) {
+            rc = jsonl_next_object(&jr, &obj, err);
+            if (rc <= 0)
+                break;
+            json_object_foreach(obj, key, val)
+            {
+                if (json_object_get(seen, key) == NULL)
+                    json_object_set_new(seen, key, json_integer(json_object_size(seen)));
+            }
+            json_decref(obj);
+            obj = NULL;
+        }
+        jsonl_reader_dispose(&jr);
+        rc = rc < 0 ? rc : 0;
+    }
+    return rc;
+}
+
+/* The key=value folders of `path` below `base` (every folder when base is NULL) into
+ * `values` (key -> value), their keys into `keys` (first-seen order). */
+static void files_hive(const char *path, const char *base, json_t *keys, json_t *values)
+{
+    const char *rel = path, *p, *slash;
+    size_t bl = base != NULL ? strlen(base) : 0;
+
+    while (bl > 1 && base[bl - 1] == '/')
+        bl--;
+    if (base != NULL && strncmp(path, base, bl) == 0 && path[bl] == '/')
+        rel = path + bl + 1;
+    for (p = rel; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+        const char *eq = memchr(p, '=', (size_t)(slash - p));
+        char *k;
+        if (eq == NULL || eq == p)
+            continue;
+        k = wr_xstrndup(p, (size_t)(eq - p));
+        if (json_object_get(keys, k) == NULL)
+            json_object_set_new(keys, k, json_integer(json_object_size(keys)));
+        json_object_set_new(values, k, json_stringn(eq + 1, (size_t)(slash - eq - 1)));
+        free(k);
+    }
+}
+
+/* xCreate and xConnect of weir_files: argv = module, schema, table, 'INDEX' of the input. */
+static int files_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                         sqlite3_vtab **out, char **errmsg)
+{
+    xform_ctx_t *ctx = aux;
+    const wr_xform_input_t *in;
+    table_t *tab = wr_xcalloc(1, sizeof(*tab));
+    json_t *seen = json_object(), *hkeys = json_object(), **hvals = NULL;
+    char ***headers = NULL, **names = NULL;
+    wr_err_t err = {0};
+    unsigned long idx;
+    char *arg = NULL;
+    int rc = 0, n_hive = 0;
+
+    tab->ctx = ctx;
+    if (argc != 4) {
+        rc = wr_err_set(&err, WR_EINVALID, "%s: expected one argument", argv[0]);
+        goto done;
+    }
+    arg = dequote(argv[3]);
+    idx = strtoul(arg, NULL, 10);
+    if (idx >= ctx->n_inputs || ctx->inputs[idx].files == NULL) {
+        rc = wr_err_set(&err, WR_EINVALID, "weir_files: no input %s", arg);
+        goto done;
+    }
+    in = &ctx->inputs[idx];
+    tab->path = wr_xasprintf("input '%s'", in->name);
+    if (in->n_files == 0) {
+        rc = wr_err_set(&err, UV_ENOENT, "input '%s': no files to read", in->name);
+        goto done;
+    }
+    tab->n_files = in->n_files;
+    tab->files = wr_xcalloc(in->n_files, sizeof(*tab->files));
+    headers = wr_xcalloc(in->n_files, sizeof(*headers));
+    hvals = wr_xcalloc(in->n_files, sizeof(*hvals));
+    for (size_t i = 0; i < in->n_files && rc == 0; i++) {
+        tfile_t *f = &tab->files[i];
+        FILE *fp = NULL;
+        double size = 0;
+        f->path = in->files[i];
+        f->skip = in->schema_only != NULL && in->schema_only[i];
+        if ((rc = open_input(f->path, &fp, &size, &err)) < 0)
+            break;
+        if (!f->skip)
+            tab->est_rows += size / 64;
+        f->fmt = files_format(f->path, fp);
+        rc = files_schema_one(f, fp, seen, &headers[i], &err);
+        fclose(fp);
+        hvals[i] = json_object();
+        files_hive(f->path, in->base, hkeys, hvals[i]);
+    }
+    if (rc < 0)
+        goto done;
+    tab->est_rows += 1;
+    tab->n_data = (int)json_object_size(seen);
+    n_hive = (int)json_object_size(hkeys);
+    if (tab->n_data == 0) {
+        rc = wr_err_set(&err, WR_EPARSE, "input '%s': no columns in its files", in->name);
+        goto done;
+    }
+    names = wr_xcalloc((size_t)(tab->n_data + n_hive), sizeof(*names));
+    tab->keys = wr_xcalloc((size_t)(tab->n_data + n_hive), sizeof(*tab->keys));
+    {
+        const char *key;
+        json_t *val;
+        json_object_foreach(seen, key, val)
+        {
+            json_int_t c = json_integer_value(val);
+            names[c] = wr_xstrdup(key);
+            tab->keys[c] = wr_xstrdup(key);
+        }
+        json_object_foreach(hkeys, key, val)
+        {
+            json_int_t c = tab->n_data + json_integer_value(val);
+            names[c] = wr_xstrdup(key);
+            tab->keys[c] = wr_xstrdup(key);
+        }
+    }
+    tab->ncols = tab->n_data + n_hive;
+    for (size_t i = 0; i < tab->n_files; i++) {
+        tfile_t *f = &tab->files[i];
+        const char *key;
+        json_t *val;
+        if (f->fmt == FMT_CSV) {
+            f->map = wr_xcalloc((size_t)tab->n_data, sizeof(int));
+            for (int c = 0; c < tab->n_data; c++) {
+                f->map[c] = -1;
+                for (int h = 0; h < f->width; h++)
+                    if (strcmp(headers[i][h], tab->keys[c]) == 0) {
+                        f->map[c] = h;
+                        break;
+                    }
+            }
+        }
+        if (n_hive > 0) {
+            f->hive = wr_xcalloc((size_t)n_hive, sizeof(char *));
+            json_object_foreach(hvals[i], key, val)
+            {
+                f->hive[json_integer_value(json_object_get(hkeys, key))] =
+                    wr_xstrdup(json_string_value(val));
+            }
+        }
+    }
+    unique_names(names, tab->ncols);
+    rc = declare_columns(db, tab, names, tab->ncols);
+    if (rc != SQLITE_OK) {
+        rc = ctx->err.code != 0 ? ctx->err.code : WR_EPARSE;
+        err = ctx->err;
+        goto done;
+    }
+    tab->side_indexed = wr_xcalloc((size_t)tab->ncols, sizeof(*tab->side_indexed));
+    rc = 0;
+done:
+    for (size_t i = 0; headers != NULL && i < tab->n_files; i++) {
+        for (int h = 0; headers[i] != NULL && h < tab->files[i].width; h++)
+            free(headers[i][h]);
+        free(headers[i]);
+        json_decref(hvals[i]);
+    }
+    free(headers);
+    free(hvals);
+    for (int c = 0; names != NULL && c < tab->ncols; c++)
+        free(names[c]);
+    free(names);
+    free(arg);
+    json_decref(seen);
+    json_decref(hkeys);
+    if (rc < 0) {
+        ctx_fail(ctx, &err);
+        *errmsg = sqlite3_mprintf("%s", err.msg);
+        table_free(tab);
+        return SQLITE_ERROR;
+    }
+    *out = &tab->base;
+    return SQLITE_OK;
+}
+
 static int table_disconnect(sqlite3_vtab *vtab)
 {
     table_free((table_t *)vtab);
@@ -607,14 +863,17 @@ static int cursor_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out)
     FILE *fp = NULL;
     wr_err_t err;
 
-    if (open_input(tab->path, &fp, NULL, &err) < 0)
+    /* weir_files opens its files one after the other, as the scan reaches them. */
+    if (tab->files == NULL && open_input(tab->path, &fp, NULL, &err) < 0)
         return vtab_fail(tab, &err);
     cur = wr_xcalloc(1, sizeof(*cur));
     cur->base.pVtab = vtab; /* SQLite sets it too; lookup_build() uses cursors of its own */
     cur->fp = fp;
     cur->eof = true;
     cur->lookup_col = -1;
-    if (tab->fmt == FMT_JSONL)
+    cur->fmt = tab->fmt;
+    cur->path = tab->path;
+    if (tab->files == NULL && tab->fmt == FMT_JSONL)
         jsonl_reader_init(&cur->jl, fp, tab->path);
     *out = &cur->base;
     return SQLITE_OK;
@@ -623,17 +882,20 @@ static int cursor_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out)
 static int cursor_close(sqlite3_vtab_cursor *base)
 {
     cursor_t *cur = (cursor_t *)base;
-    table_t *tab = (table_t *)base->pVtab;
 
     wr_csv_reader_free(cur->csv);
-    if (tab->fmt == FMT_JSONL)
-        jsonl_reader_dispose(&cur->jl);
+    jsonl_reader_dispose(&cur->jl); /* a no-op when never initialized (zeroed) */
     json_decref(cur->obj);
     sqlite3_finalize(cur->lookup);
-    fclose(cur->fp);
+    if (cur->fp != NULL)
+        fclose(cur->fp);
     free(cur);
     return SQLITE_OK;
 }
+
+static int files_next(cursor_t *cur, table_t *tab);
+static int files_start(cursor_t *cur, table_t *tab);
+static void files_value(const table_t *tab, const cursor_t *cur, int col, const sink_t *k);
 
 /* Reads the next row of a full scan. */
 static int scan_next(cursor_t *cur, table_t *tab)
@@ -642,6 +904,8 @@ static int scan_next(cursor_t *cur, table_t *tab)
     size_t n = 0;
     int rc;
 
+    if (tab->files != NULL)
+        return files_next(cur, tab);
     if (tab->fmt == FMT_JSONL) {
         json_decref(cur->obj);
         cur->obj = NULL;
@@ -680,6 +944,8 @@ static int scan_start(cursor_t *cur, table_t *tab)
     wr_err_t err;
     int rc;
 
+    if (tab->files != NULL)
+        return files_start(cur, tab);
     rewind(cur->fp);
     cur->rowid = 0;
     if (tab->fmt == FMT_JSONL) {
@@ -808,10 +1074,141 @@ static void jsonl_value(const table_t *tab, const cursor_t *cur, int col, const 
 /* The current row's value of column `col` of a full scan. */
 static void scan_value(const table_t *tab, const cursor_t *cur, int col, const sink_t *k)
 {
+    if (tab->files != NULL) {
+        files_value(tab, cur, col, k);
+        return;
+    }
     if (tab->fmt == FMT_CSV)
         csv_value(cur, col, k);
     else
         jsonl_value(tab, cur, col, k);
+}
+
+/* ==== weir_files: several files read as one table ==== */
+
+/* Closes the file being read, if any. */
+static void files_close_current(cursor_t *cur)
+{
+    wr_csv_reader_free(cur->csv);
+    cur->csv = NULL;
+    jsonl_reader_dispose(&cur->jl);
+    json_decref(cur->obj);
+    cur->obj = NULL;
+    if (cur->fp != NULL)
+        fclose(cur->fp);
+    cur->fp = NULL;
+}
+
+/* Opens the next file that gives rows (past its CSV header). 1 when one is open, 0 when none
+ * is left, or a negative code with *err. */
+static int files_open_next(cursor_t *cur, table_t *tab, wr_err_t *err)
+{
+    files_close_current(cur);
+    for (cur->file++; cur->file < tab->n_files; cur->file++) {
+        const tfile_t *f = &tab->files[cur->file];
+        const wr_csv_field_t *fields;
+        size_t n;
+        int rc;
+
+        if (f->skip)
+            continue;
+        if ((rc = open_input(f->path, &cur->fp, NULL, err)) < 0)
+            return rc;
+        cur->fmt = f->fmt;
+        cur->path = f->path;
+        if (f->fmt == FMT_JSONL) {
+            jsonl_reader_init(&cur->jl, cur->fp, f->path);
+            return 1;
+        }
+        cur->csv = wr_csv_reader_new(cur->fp, f->path);
+        rc = wr_csv_read(cur->csv, &fields, &n, err); /* the header */
+        if (rc == 0)
+            rc = wr_err_set(err, WR_EPARSE, "%s: empty file: expected a header row", f->path);
+        if (rc < 0)
+            return rc;
+        return 1;
+    }
+    return 0;
+}
+
+static int files_next(cursor_t *cur, table_t *tab)
+{
+    wr_err_t err;
+    int rc;
+
+    for (;;) {
+        if (cur->fp == NULL) {
+            cur->eof = true;
+            return SQLITE_OK;
+        }
+        if (cur->fmt == FMT_JSONL) {
+            json_decref(cur->obj);
+            cur->obj = NULL;
+            rc = jsonl_next_object(&cur->jl, &cur->obj, &err);
+        } else {
+            const tfile_t *f = &tab->files[cur->file];
+            size_t n = 0;
+            for (;;) {
+                rc = wr_csv_read(cur->csv, &cur->fields, &n, &err);
+                if (rc <= 0)
+                    break;
+                if (f->width > 1 && n == 1 && cur->fields[0].len == 0 && !cur->fields[0].quoted)
+                    continue;
+                if (n != (size_t)f->width) {
+                    long line = wr_csv_record_line(cur->csv);
+                    rc = wr_err_set_at(&err, WR_EPARSE, (int)line, 0,
+                                       "%s:%ld: expected %d fields (as in the header), found %zu",
+                                       f->path, line, f->width, n);
+                }
+                break;
+            }
+        }
+        if (rc == 0)
+            rc = files_open_next(cur, tab, &err);
+        else if (rc > 0)
+            break;
+        if (rc < 0) {
+            cur->eof = true;
+            return vtab_fail(tab, &err);
+        }
+    }
+    cur->eof = false;
+    cur->rowid++;
+    return SQLITE_OK;
+}
+
+static int files_start(cursor_t *cur, table_t *tab)
+{
+    wr_err_t err;
+    int rc;
+
+    cur->file = (size_t)-1; /* files_open_next() steps to 0 */
+    cur->rowid = 0;
+    rc = files_open_next(cur, tab, &err);
+    if (rc < 0) {
+        cur->eof = true;
+        return vtab_fail(tab, &err);
+    }
+    return files_next(cur, tab);
+}
+
+static void files_value(const table_t *tab, const cursor_t *cur, int col, const sink_t *k)
+{
+    const tfile_t *f = &tab->files[cur->file];
+
+    if (col >= tab->n_data) {
+        const char *v = f->hive != NULL ? f->hive[col - tab->n_data] : NULL;
+        if (v == NULL)
+            sink_null(k);
+        else
+            sink_text(k, v, strlen(v), SQLITE_TRANSIENT);
+    } else if (cur->fmt == FMT_JSONL) {
+        jsonl_value(tab, cur, col, k);
+    } else if (f->map[col] < 0) {
+        sink_null(k);
+    } else {
+        csv_value(cur, f->map[col], k);
+    }
 }
 
 /* ==== Lookups: an index for joins, built on first use ==== */
@@ -1016,6 +1413,22 @@ static const sqlite3_module csv_module = {
     .iVersion = 0,
     .xCreate = csv_connect,
     .xConnect = csv_connect,
+    .xBestIndex = table_best_index,
+    .xDisconnect = table_disconnect,
+    .xDestroy = table_disconnect,
+    .xOpen = cursor_open,
+    .xClose = cursor_close,
+    .xFilter = cursor_filter,
+    .xNext = cursor_next,
+    .xEof = cursor_eof,
+    .xColumn = cursor_column,
+    .xRowid = cursor_rowid,
+};
+
+static const sqlite3_module files_module = {
+    .iVersion = 0,
+    .xCreate = files_connect,
+    .xConnect = files_connect,
     .xBestIndex = table_best_index,
     .xDisconnect = table_disconnect,
     .xDestroy = table_disconnect,
@@ -1316,11 +1729,26 @@ static int attach_inputs(sqlite3 *db, xform_ctx_t *ctx, const wr_xform_input_t *
         char *sql;
         int rc, c;
 
-        if (name == NULL || name[0] == '\0' || path == NULL || path[0] == '\0')
+        if (name == NULL || name[0] == '\0' ||
+            (inputs[i].files == NULL && (path == NULL || path[0] == '\0')))
             return wr_err_set(err, WR_EINVALID, "input %zu: empty table name or path", i + 1);
         for (size_t j = 0; j < i; j++)
             if (sqlite3_stricmp(name, inputs[j].name) == 0)
                 return wr_err_set(err, WR_EINVALID, "input '%s' is given twice", name);
+        if (inputs[i].files != NULL) {
+            sql = sqlite3_mprintf("CREATE VIRTUAL TABLE temp.\"%w\" USING weir_files('%zu')", name,
+                                  i);
+            if (sql == NULL)
+                return wr_err_set(err, WR_ESTORE, "out of memory");
+            rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+            sqlite3_free(sql);
+            if (rc != SQLITE_OK) {
+                if (ctx->err.code != 0)
+                    return sql_fail(db, ctx, NULL, err);
+                return wr_err_set(err, WR_EINVALID, "input '%s': %s", name, sqlite3_errmsg(db));
+            }
+            continue;
+        }
         rc = open_input(path, &fp, NULL, err);
         if (rc < 0)
             return wr_err_set(err, rc, "input '%s': %s: %s", name, path, uv_strerror(rc));
@@ -1481,7 +1909,7 @@ static void out_dispose(out_file_t *o)
 int wr_xform_run(const wr_xform_input_t *inputs, size_t n_inputs, const char *sql,
                  const char *output_path, int64_t *rows, wr_err_t *err)
 {
-    xform_ctx_t ctx = {{0}};
+    xform_ctx_t ctx = {{0}, NULL, 0};
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
     out_file_t out = {0};
@@ -1512,7 +1940,10 @@ int wr_xform_run(const wr_xform_input_t *inputs, size_t n_inputs, const char *sq
         rc = wr_err_set(err, WR_ESTORE, "SQLite setup: %s", sqlite3_errmsg(db));
         goto done;
     }
+    ctx.inputs = inputs;
+    ctx.n_inputs = n_inputs;
     if (sqlite3_create_module_v2(db, "weir_csv", &csv_module, &ctx, NULL) != SQLITE_OK ||
+        sqlite3_create_module_v2(db, "weir_files", &files_module, &ctx, NULL) != SQLITE_OK ||
         sqlite3_create_module_v2(db, "weir_jsonl", &jsonl_module, &ctx, NULL) != SQLITE_OK) {
         rc = wr_err_set(err, WR_ESTORE, "SQLite setup: %s", sqlite3_errmsg(db));
         goto done;

@@ -35,6 +35,7 @@
 #ifndef WR_ENGINE_XFORM_H
 #define WR_ENGINE_XFORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,8 +43,19 @@
 
 typedef struct {
     const char *name; /* table name the SQL uses; unique, case-insensitively */
-    const char *path; /* the CSV or JSON-lines file */
-} wr_xform_input_t;   /* table name -> file */
+    const char *path; /* the CSV or JSON-lines file (unused when `files` is set) */
+    /* Several files read as one table, in this order (a folder, a glob, a catalog table).
+     * The columns are the union of the files' columns by name, in first-seen order (a file
+     * without a column gives NULL there; CSV and JSON-lines files may be mixed), followed by
+     * one TEXT column per Hive-style `key=value` folder name found in the files' paths below
+     * `base` (NULL for a file whose path has no such folder). */
+    const char *const *files; /* NULL: a single file, `path` */
+    size_t n_files;           /* may be 0: then the input is an error (no columns) */
+    const bool *schema_only;  /* per file, may be NULL: the file gives its columns but no
+                                 rows (already processed: a job bookmark) */
+    const char *base;         /* the folder the key=value folders are below; NULL: every
+                                 folder of each path counts */
+} wr_xform_input_t;           /* table name -> file(s) */
 
 /** Runs `sql` (exactly one query: SELECT, WITH or VALUES) with each input visible as a table
  *  and writes the result rows to `output_path`, creating its missing parent directories. The

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT
- * tasks/crawler.c: the crawler task type, an AWS Glue crawler: infers tables from a folder into the catalog.
- * Its fields are validated; it has no provider yet, so an attempt fails with
- * Weir.NotImplemented (see tasks/not_yet.c). */
+ * tasks/crawler.c: the crawler task type, an AWS Glue crawler: infers tables from a folder
+ * tree into the data catalog (DESIGN.md §4, engine/catalog.h).
+ *
+ * One vtable entry; the provider is chosen per attempt from the task's connection (see
+ * wr__glue_provider() in tasks/glue_job.c): "local" runs a child `weir crawl`
+ * (tasks/local/crawler_local.c); `type: aws` fails with Weir.NotImplemented naming the
+ * connection. */
 #include "tasks/task.h"
 
 #include <string.h>
 
-#include "tasks/not_yet.h"
+#include "engine/run.h"
+#include "tasks/local/glue_job_local.h"
 
 static const wr_param_t crawler_params[] = {
     {"crawler", WR_PARAM_STRING, true},
@@ -16,10 +21,32 @@ static const wr_param_t crawler_params[] = {
     WR_PARAM_END,
 };
 
+static int crawler_start(wr_task_attempt_t *ta, wr_err_t *err)
+{
+    wr_glue_provider_t provider = WR_GLUE_PROVIDER_LOCAL;
+    const char *name = NULL;
+    wr_task_result_t res;
+
+    memset(&res, 0, sizeof(res));
+    if (wr__glue_provider(ta, &provider, &name, &res) != 0) {
+        wr_task_attempt_done_later(ta, &res);
+        return 0;
+    }
+    if (provider == WR_GLUE_PROVIDER_AWS) {
+        wr_task_result_error(&res, "Weir.NotImplemented",
+                             "connection '%s' is of type aws: the aws provider of crawler "
+                             "(StartCrawler, GetCrawler) is not in this version of weir yet",
+                             name);
+        wr_task_attempt_done_later(ta, &res);
+        return 0;
+    }
+    return wr__crawler_local_start(ta, err);
+}
+
 const wr_task_type_t wr_task_crawler = {
     .abi = WR_TASK_ABI,
     .name = "crawler",
     .params = crawler_params,
-    .start = wr__task_start_not_implemented,
-    .cancel = wr__task_cancel_nothing,
+    .start = crawler_start,
+    .cancel = wr__crawler_local_cancel,
 };

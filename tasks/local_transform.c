@@ -115,9 +115,13 @@ static int start(wr_task_attempt_t *ta, wr_err_t *err)
         size_t n = json_object_size(inputs), i = 0;
         const char *k;
         json_t *v;
-        args = wr_xcalloc(2 * n + 8, sizeof(char *));
+        args = wr_xcalloc(2 * n + 10, sizeof(char *));
         args[i++] = wr_xstrdup(ta->eng->self_exe);
         args[i++] = wr_xstrdup("sql");
+        if (ta->eng->db_path != NULL) { /* `catalog:DB.TABLE` inputs read our catalog */
+            args[i++] = wr_xstrdup("--db");
+            args[i++] = wr_xstrdup(ta->eng->db_path);
+        }
         json_object_foreach(inputs, k, v)
         {
             args[i++] = wr_xstrdup("--input");

@@ -58,9 +58,42 @@ def main():
         print("ran %s: SUCCEEDED, %d tasks" % (rel, len(res.get("tasks", {}))))
         if os.path.basename(dag) == "daily_sales.yaml":
             check_daily_sales(weir, rel, work, res)
+        if os.path.basename(dag) == "customer_feedback.yaml":
+            check_customer_feedback(work, res)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("1 passed, 0 failed")
+
+
+def alerts(work):
+    """(topic, subject, message) of the alerts sns_alert stored in weir.db, oldest first."""
+    import sqlite3
+    con = sqlite3.connect(os.path.join(work, "weir.db"))
+    try:
+        return con.execute("SELECT topic, subject, message FROM alerts ORDER BY id").fetchall()
+    finally:
+        con.close()
+
+
+def check_customer_feedback(work, res):
+    import sqlite3
+    con = sqlite3.connect(os.path.join(work, "warehouse.db"))
+    rows = con.execute("SELECT count(*), count(DISTINCT feedback_id) FROM customer_feedback"
+                       " WHERE sentiment IN ('positive', 'negative', 'neutral')").fetchone()
+    neg = con.execute("SELECT count(*) FROM customer_feedback WHERE sentiment = 'negative'"
+                      " AND lower(comment) NOT LIKE '%broken%' AND lower(comment) NOT LIKE"
+                      " '%terrible%' AND lower(comment) NOT LIKE '%crash%' AND lower(comment)"
+                      " NOT LIKE '%refund%' AND lower(comment) NOT LIKE '%too high%' AND"
+                      " lower(comment) NOT LIKE '%disappointed%'").fetchone()[0]
+    con.close()
+    n = res["output"]["fetch"]["records"]
+    if rows != (n, n) or res["output"]["load"]["rows"] != n or neg != 0:
+        fail("customer_feedback: warehouse holds %r of %d records (%d misclassified)"
+             % (rows, n, neg))
+    summary = alerts(work)[-1]
+    if summary[0] != "feedback-events" or "%d records loaded" % n not in summary[2]:
+        fail("customer_feedback: summary alert %r" % (summary,))
+    print("customer_feedback: %d records enriched and loaded, summary alert stored" % n)
 
 
 def check_daily_sales(weir, rel, work, res):
@@ -88,23 +121,63 @@ def check_daily_sales(weir, rel, work, res):
         if row["order_id"] in ids:
             fail("duplicate order_id %s" % row["order_id"])
         ids.add(row["order_id"])
-    wh = os.path.join(work, out["load"]["output"])
-    with open(wh, encoding="utf-8") as f:
-        regions = [json.loads(l) for l in f]
-    if sum(r["orders"] for r in regions) != clean["rows"]:
-        fail("warehouse orders do not add up to the clean rows")
-    print("daily_sales: %d clean rows, %d regions, totals and dates checked"
-          % (clean["rows"], len(regions)))
+    import sqlite3
+    con = sqlite3.connect(os.path.join(work, "warehouse.db"))
+    loaded = con.execute("SELECT count(*), count(DISTINCT order_id) FROM sales").fetchone()
+    con.close()
+    if out["load"]["rows"] != clean["rows"] or loaded != (clean["rows"], clean["rows"]):
+        fail("warehouse table sales holds %r rows, clean rows %d" % (loaded, clean["rows"]))
+    summary = alerts(work)[-1]
+    if summary[0] != "pipeline-events" or "%d rows loaded" % clean["rows"] not in summary[2]:
+        fail("summary alert %r" % (summary,))
+    print("daily_sales: %d clean rows in the warehouse, totals and dates checked, summary alert"
+          % clean["rows"])
     # An empty day: the check fails, the catch fires, the alert is recorded.
     rc, outs, errs = run(weir, ["run", rel, "--json", "--input", '{"rows": 0}'], work)
     res2 = json.loads(outs)
     if res2["tasks"]["check"]["state"] != "caught" or res2["tasks"]["alert"]["state"] != "succeeded":
         fail("empty day: expected check caught and alert succeeded", outs, errs)
-    with open(os.path.join(work, "data", "alerts.jsonl"), encoding="utf-8") as f:
-        alert = json.loads(f.read().splitlines()[-1])
-    if alert["error"] != "Sales.EmptyDay" or "no clean rows" not in alert["message"]:
-        fail("alert payload %r" % alert)
+    alert = alerts(work)[-1]
+    if alert[0] != "pipeline-alerts" or not alert[2].startswith("Sales.EmptyDay: no clean rows"):
+        fail("alert payload %r" % (alert,))
     print("daily_sales: empty day routed Sales.EmptyDay to the alert")
+    check_daily_sales_bookmark(weir, rel, work, clean["rows"])
+
+
+def check_daily_sales_bookmark(weir, rel, work, loaded_before):
+    """A second batch lands one new raw file: the crawler adds it to sales_db.raw_sales and
+    the Glue job's bookmark makes the run clean and load only that file's rows."""
+    import csv
+    import sqlite3
+    rc, outs, errs = run(weir, ["run", rel, "--json", "--input", '{"seed": 8, "rows": 500}'],
+                         work)
+    res = json.loads(outs)
+    if rc != 0 or res.get("status") != "SUCCEEDED":
+        fail("second batch: run ended %s" % res.get("status"), outs, errs)
+    out = res["output"]
+    raw = out["extract"]["raw"]
+    if out["clean"]["files"] != [raw]:
+        fail("second batch: the job read %r, not only the new file %s"
+             % (out["clean"]["files"], raw))
+    with open(os.path.join(work, raw), encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    valid = {tuple(r.values()) for r in rows
+             if r["quantity"] != "" and r["unit_price"] != "" and int(r["quantity"]) > 0}
+    if out["clean"]["rows"] != len(valid) or out["load"]["rows"] != len(valid):
+        fail("second batch: cleaned %d and loaded %d rows, the new file has %d valid rows"
+             % (out["clean"]["rows"], out["load"]["rows"], len(valid)))
+    con = sqlite3.connect(os.path.join(work, "warehouse.db"))
+    total = con.execute("SELECT count(*) FROM sales").fetchone()[0]
+    con.close()
+    if total != loaded_before + len(valid):
+        fail("second batch: warehouse holds %d rows, expected %d + %d"
+             % (total, loaded_before, len(valid)))
+    rc, outc, errc = run(weir, ["catalog", "sales_db.raw_sales", "--json"], work)
+    table = json.loads(outc) if rc == 0 else {}
+    if len(table.get("Files", [])) != 2 or [k["Name"] for k in table["PartitionKeys"]] != ["dt"]:
+        fail("second batch: catalog table sales_db.raw_sales %r" % table, outc, errc)
+    print("daily_sales: second batch cleaned and loaded only the new file's %d rows"
+          % len(valid))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ example pipeline, tests and memory benchmarks. Python 3 standard library only.
 
     python3 tools/gen_sales.py --rows N --seed S [--date YYYY-MM-DD] [--size-mb M] --out FILE
 
+The folders of FILE are created when missing.
+
 Columns, in this order (header row first, LF line ends, RFC 4180 quoting):
     order_id     integer, increasing from 100001 (a duplicate row repeats an earlier one)
     customer_id  text, C00001..C09999
@@ -40,6 +42,7 @@ The four date formats normalise to ISO dates in SQLite with:
 
 import argparse
 import datetime
+import os
 import random
 import sys
 
@@ -127,6 +130,8 @@ def main(argv):
 
     rnd = random.Random(args.seed)
     recent = []  # the last 50 rows, for duplicates
+    if args.out != "-" and os.path.dirname(args.out):
+        os.makedirs(os.path.dirname(args.out), exist_ok=True)
     out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8", newline="")
     try:
         header = "order_id,customer_id,product,quantity,unit_price,order_date,region\n"

@@ -111,7 +111,7 @@ static int run_one(const char *dir, const char *table, const char *file, const c
 {
     char *in_path = join(dir, file);
     char *out_path = join(dir, out);
-    wr_xform_input_t in = {table, in_path};
+    wr_xform_input_t in = {.name = table, .path = in_path};
     int rc;
 
     write_file(in_path, content);
@@ -398,7 +398,8 @@ static void test_join_two_inputs(void)
     char *dir = tmpdir_new();
     char *orders = join(dir, "orders.csv"), *products = join(dir, "products.jsonl");
     char *out_path = join(dir, "joined.csv"), *out;
-    wr_xform_input_t in[] = {{"orders", orders}, {"products", products}};
+    wr_xform_input_t in[] = {{.name = "orders", .path = orders},
+                             {.name = "products", .path = products}};
     wr_buf_t big;
     wr_err_t err = {0};
     int64_t rows = 0;
@@ -504,7 +505,7 @@ static void test_one_statement_only(void)
 static void test_query_errors(void)
 {
     char *dir = tmpdir_new(), *missing;
-    wr_xform_input_t in;
+    wr_xform_input_t in = {.name = NULL};
     wr_err_t err = {0};
 
     ASSERT_EQ(run_one(dir, "t", "in.csv", "a\n1\n", "SELECT a,\n  nope FROM t", "o.csv", NULL, NULL,
@@ -717,6 +718,123 @@ static void test_cli_usage(void)
     cli_teardown(&f);
 }
 
+/* ==== Several files as one table ==== */
+
+static void test_multi_file_union_hive_and_schema_only(void)
+{
+    char *dir = tmpdir_new();
+    char *d1 = join(dir, "dt=1"), *d2 = join(dir, "dt=2");
+    char *a, *b, *c, *out_path = join(dir, "o.csv"), *out;
+    const char *files[3];
+    bool skip[3] = {false, false, false};
+    wr_xform_input_t in = {.name = "t"};
+    wr_err_t err = {0};
+    int64_t rows = -1;
+
+    ASSERT_OK(mkdir(d1, 0755));
+    ASSERT_OK(mkdir(d2, 0755));
+    a = join(d1, "a.csv");
+    b = join(d2, "b.csv");
+    c = join(d2, "c.jsonl");
+    write_file(a, "id,x\n1,10\n2,20\n");
+    write_file(b, "x,id,y\n30,3,z\n");
+    write_file(c, "{\"id\": 4, \"y\": \"j\"}\n");
+    files[0] = a;
+    files[1] = b;
+    files[2] = c;
+    in.files = files;
+    in.n_files = 3;
+    in.schema_only = skip;
+    in.base = dir;
+    /* Columns: the union by name in first-seen order, then the key=value folder. */
+    ASSERT_OK(wr_xform_run(&in, 1, "SELECT * FROM t ORDER BY id", out_path, &rows, &err));
+    ASSERT_EQ(rows, 4);
+    out = read_file(out_path);
+    ASSERT_STR_EQ(out, "id,x,y,dt\n1,10,,1\n2,20,,1\n3,30,z,2\n4,,j,2\n");
+    free(out);
+    /* Schema-only files give their columns, not their rows. */
+    skip[0] = skip[2] = true;
+    ASSERT_OK(wr_xform_run(&in, 1, "SELECT * FROM t", out_path, &rows, &err));
+    out = read_file(out_path);
+    ASSERT_STR_EQ(out, "id,x,y,dt\n3,30,z,2\n");
+    free(out);
+    skip[1] = true;
+    ASSERT_OK(wr_xform_run(&in, 1, "SELECT count(*) AS n FROM t", out_path, &rows, &err));
+    out = read_file(out_path);
+    ASSERT_STR_EQ(out, "n\n0\n");
+    free(out);
+    /* Joins through the lookup index work on multi-file tables too. */
+    skip[0] = skip[1] = skip[2] = false;
+    ASSERT_OK(wr_xform_run(&in, 1,
+                           "SELECT t.id, u.dt FROM t JOIN t AS u ON u.id = t.id + 1 ORDER BY 1",
+                           out_path, &rows, &err));
+    ASSERT_EQ(rows, 3);
+    /* A malformed file names itself; an empty list is an error. */
+    write_file(b, "x,id,y\n30,3\n");
+    ASSERT_EQ(wr_xform_run(&in, 1, "SELECT * FROM t", out_path, &rows, &err), WR_EPARSE);
+    ASSERT_CONTAINS(err.msg, "b.csv:2");
+    in.n_files = 0;
+    ASSERT(wr_xform_run(&in, 1, "SELECT * FROM t", out_path, &rows, &err) < 0);
+    ASSERT_CONTAINS(err.msg, "no files");
+    free(a);
+    free(b);
+    free(c);
+    free(d1);
+    free(d2);
+    free(out_path);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_cli_folder_glob_list_and_skip(void)
+{
+    char *dir = tmpdir_new();
+    char *sub = join(dir, "in"), *p1, *p2, *list = join(dir, "list.txt");
+    char *out = NULL, *errout = NULL;
+    char cwd[4096];
+    int status;
+
+    ASSERT_OK(mkdir(sub, 0755));
+    p1 = join(sub, "1.csv");
+    p2 = join(sub, "2.csv");
+    write_file(p1, "a\n1\n");
+    write_file(p2, "a\n2\n");
+    write_file(list, "in/2.csv\n");
+    ASSERT(getcwd(cwd, sizeof(cwd)) != NULL);
+    ASSERT_OK(chdir(dir)); /* relative paths, as a task's child process sees them */
+    status = run_cli(dir, &out, &errout, "sql", "--input", "t=in", "--sql",
+                     "SELECT sum(a) AS s FROM t", "--output", "o.csv", "--report-files", NULL);
+    ASSERT_EQ(status, 0);
+    ASSERT_CONTAINS(out, "\"files\": [\"in/1.csv\", \"in/2.csv\"]");
+    free(out);
+    free(errout);
+    status =
+        run_cli(dir, &out, &errout, "sql", "--input", "t=in/*.csv", "--skip-files", "list.txt",
+                "--sql", "SELECT sum(a) AS s FROM t", "--output", "o.csv", "--report-files", NULL);
+    ASSERT_EQ(status, 0);
+    ASSERT_CONTAINS(out, "\"files\": [\"in/1.csv\"]");
+    free(out);
+    free(errout);
+    status = run_cli(dir, &out, &errout, "sql", "--input", "t=@list.txt", "--sql",
+                     "SELECT sum(a) AS s FROM t", "--output", "o.csv", NULL);
+    ASSERT_EQ(status, 0);
+    free(out);
+    free(errout);
+    status = run_cli(dir, &out, &errout, "sql", "--input", "t=catalog:db.t", "--db", "none.db",
+                     "--sql", "SELECT 1", "--output", "o.csv", NULL);
+    ASSERT_EQ(status, 1);
+    ASSERT_CONTAINS(out, "Weir.InputError");
+    free(out);
+    free(errout);
+    ASSERT_OK(chdir(cwd));
+    free(p1);
+    free(p2);
+    free(sub);
+    free(list);
+    remove_tree(dir);
+    free(dir);
+}
+
 static const wr_test_t tests[] = {
     {"csv_type_affinity", test_csv_type_affinity},
     {"csv_header_names_and_blank_lines", test_csv_header_names_and_blank_lines},
@@ -736,6 +854,8 @@ static const wr_test_t tests[] = {
     {"cli_success", test_cli_success},
     {"cli_failures", test_cli_failures},
     {"cli_usage", test_cli_usage},
+    {"multi_file_union_hive_and_schema_only", test_multi_file_union_hive_and_schema_only},
+    {"cli_folder_glob_list_and_skip", test_cli_folder_glob_list_and_skip},
     {NULL, NULL},
 };
 
