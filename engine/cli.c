@@ -148,14 +148,13 @@ static json_t *load_input(const char *inline_json, const char *file, wr_err_t *e
     else
         return json_object();
     if (v == NULL) {
-        wr_err_set(err, WR_EPARSE, "%s:%d:%d: invalid JSON input: %s",
-                   file ? file : "--input", je.line, je.column, je.text);
+        wr_err_set(err, WR_EPARSE, "%s:%d:%d: invalid JSON input: %s", file ? file : "--input",
+                   je.line, je.column, je.text);
         return NULL;
     }
     if (!json_is_object(v)) {
         json_decref(v);
-        wr_err_set(err, WR_EPARSE, "%s: the input must be a JSON object",
-                   file ? file : "--input");
+        wr_err_set(err, WR_EPARSE, "%s: the input must be a JSON object", file ? file : "--input");
         return NULL;
     }
     return v;
@@ -281,8 +280,8 @@ static int cmd_run(int argc, char **argv)
         goto done;
     }
     if (wr_store_open(db, &store, &err) != 0 ||
-        wr_store_definition_put(store, wf->name, "dag", file, wf->source, wf->hash,
-                                &version_id, &err) != 0) {
+        wr_store_definition_put(store, wf->name, "dag", file, wf->source, wf->hash, &version_id,
+                                &err) != 0) {
         fprintf(stderr, "weir run: %s\n", err.msg);
         goto done;
     }
@@ -408,12 +407,9 @@ typedef struct {
 } command_t;
 
 static const command_t commands[] = {
-    {"run", cmd_run},    {"validate", cmd_validate}, {"cron", wr_cli_cron},
-    {"sql", wr_cli_sql}, 
-    {"load", wr_cli_load}, {"alerts", wr_cli_alerts},
-    {"crawl", wr_cli_crawl},
-    {"catalog", wr_cli_catalog},
-    {NULL, NULL},
+    {"run", cmd_run},        {"validate", cmd_validate},  {"cron", wr_cli_cron},
+    {"sql", wr_cli_sql},     {"load", wr_cli_load},       {"alerts", wr_cli_alerts},
+    {"crawl", wr_cli_crawl}, {"catalog", wr_cli_catalog}, {NULL, NULL},
 };
 
 int wr_cli_main(int argc, char **argv, const wr_cli_command_t *extra, const wr_frontend_t *web)

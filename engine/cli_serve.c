@@ -82,8 +82,9 @@ int wr_cli_serve(int argc, char **argv, const wr_frontend_t *web)
     opts.dags_dir = dags ? dags : cfg.dags ? cfg.dags : "dags";
     opts.db_path = db ? db : cfg.db ? cfg.db : "weir.db";
     opts.listen = listen ? listen : cfg.listen ? cfg.listen : "127.0.0.1:8080";
-    opts.functions_dir = functions ? functions : cfg.functions_dir ? cfg.functions_dir
-                                                                   : "functions";
+    opts.functions_dir = functions           ? functions
+                         : cfg.functions_dir ? cfg.functions_dir
+                                             : "functions";
     opts.self_exe = uv_exepath(exe, &exe_len) == 0 ? exe : argv[0];
     opts.parallelism = (int)parallelism;
     opts.config = &cfg;
