@@ -52,8 +52,8 @@ const char *wr_strerror(int code)
     switch (code) {
     case WR_OK:
         return "success";
-#define XX(name, msg)                                                                          \
-    case WR_##name:                                                                            \
+#define XX(name, msg) \
+    case WR_##name:   \
         return msg;
         WR_ERRNO_MAP(XX)
 #undef XX

@@ -23,18 +23,18 @@
 #define WR_MUST_CHECK
 #endif
 
-#define wr_container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define wr_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define WR_ARRAY_SIZE(a)                   (sizeof(a) / sizeof((a)[0]))
 
-#define WR_ERRNO_MAP(XX)                                  \
-    XX(EPARSE, "parse error")                             \
-    XX(EINVALID, "invalid definition")                    \
-    XX(ECYCLE, "DAG contains a cycle")                    \
-    XX(ENOTASKTYPE, "unknown task type")                  \
-    XX(ESTORE, "storage error")                           \
-    XX(EUSAGE, "bad usage")                               \
-    XX(ENOTFOUND, "not found")                            \
-    XX(ETEMPLATE, "template error")                       \
+#define WR_ERRNO_MAP(XX)                 \
+    XX(EPARSE, "parse error")            \
+    XX(EINVALID, "invalid definition")   \
+    XX(ECYCLE, "DAG contains a cycle")   \
+    XX(ENOTASKTYPE, "unknown task type") \
+    XX(ESTORE, "storage error")          \
+    XX(EUSAGE, "bad usage")              \
+    XX(ENOTFOUND, "not found")           \
+    XX(ETEMPLATE, "template error")      \
     XX(ECANCELED, "canceled")
 
 typedef enum {

@@ -10,8 +10,8 @@
 #include "engine/yaml_json.h"
 
 static const char *const known_keys[] = {
-    "functions_dir",      "db",    "dags",   "listen", "parallelism", "connections",
-    "default_connection", "pools",       "shutdown_grace", "topics", "auth", NULL};
+    "functions_dir",      "db",    "dags",           "listen", "parallelism", "connections",
+    "default_connection", "pools", "shutdown_grace", "topics", "auth",        NULL};
 
 /* `value` relative to the folder of `file`, unless absolute. */
 static char *relative_to(const char *file, const char *value)
@@ -28,8 +28,7 @@ static int get_path(const wr_config_t *cfg, const char *key, char **out, wr_err_
     if (v == NULL)
         return 0;
     if (!json_is_string(v) || json_string_length(v) == 0)
-        return wr_err_set(err, WR_EINVALID, "%s: '%s' must be a non-empty string", cfg->path,
-                          key);
+        return wr_err_set(err, WR_EINVALID, "%s: '%s' must be a non-empty string", cfg->path, key);
     *out = relative_to(cfg->path, json_string_value(v));
     return 0;
 }
@@ -87,10 +86,9 @@ int wr_config_load(const char *path, wr_config_t *cfg, wr_err_t *err)
     }
     v = json_object_get(cfg->raw, "parallelism");
     if (v != NULL) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-            json_integer_value(v) > 100000) {
-            rc = wr_err_set(err, WR_EINVALID, "%s: 'parallelism' must be a whole number >= 1",
-                            path);
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100000) {
+            rc =
+                wr_err_set(err, WR_EINVALID, "%s: 'parallelism' must be a whole number >= 1", path);
             goto done;
         }
         cfg->parallelism = (int)json_integer_value(v);

@@ -44,8 +44,7 @@ WR_PRINTF(3, 4) static void problem(ctx_t *c, const yaml_node_t *node, const cha
     va_end(ap);
     wr_buf_printf(&c->problems, "%s:%d:%d: %s\n", c->path, line, col, msg);
     if (c->n_problems++ == 0)
-        wr_err_set_at(&c->first, WR_EINVALID, line, col, "%s:%d:%d: %s", c->path, line, col,
-                      msg);
+        wr_err_set_at(&c->first, WR_EINVALID, line, col, "%s:%d:%d: %s", c->path, line, col, msg);
 }
 
 /* ==== Node helpers ==== */
@@ -130,8 +129,8 @@ static json_t *to_json(ctx_t *c, yaml_node_t *n, int depth) /* NOLINT(misc-no-re
         return wr_yaml_scalar_json(scalar(n), n->data.scalar.length, scalar_is_plain(n));
     case YAML_SEQUENCE_NODE: {
         json_t *a = json_array();
-        for (yaml_node_item_t *it = n->data.sequence.items.start;
-             it < n->data.sequence.items.top; it++)
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++)
             json_array_append_new(a, to_json(c, node_at(c, *it), depth + 1));
         return a;
     }
@@ -267,7 +266,8 @@ static bool get_error_list(ctx_t *c, yaml_node_t *n, const char *what, char ***o
         problem(c, NULL, "%s: 'errors' is required", what);
         return false;
     }
-    if (n->type != YAML_SEQUENCE_NODE || n->data.sequence.items.top == n->data.sequence.items.start) {
+    if (n->type != YAML_SEQUENCE_NODE ||
+        n->data.sequence.items.top == n->data.sequence.items.start) {
         problem(c, n, "%s: 'errors' must be a non-empty list of error names", what);
         return false;
     }
@@ -289,8 +289,8 @@ static bool get_error_list(ctx_t *c, yaml_node_t *n, const char *what, char ***o
 
 /* ==== Retry and catch ==== */
 
-static const char *const retry_keys[] = {"errors",    "interval", "max_attempts", "backoff_rate",
-                                         "max_delay", "jitter",   NULL};
+static const char *const retry_keys[] = {
+    "errors", "interval", "max_attempts", "backoff_rate", "max_delay", "jitter", NULL};
 
 static bool has_all(char **errors, size_t n)
 {
@@ -333,8 +333,7 @@ static void parse_retry(ctx_t *c, yaml_node_t *n, const char *owner, wr_retrier_
             get_duration(c, f[1].value, what, &r->interval_ms);
         if (f[2].value) {
             json_int_t v;
-            if (!scalar(f[2].value) || !parse_int(scalar(f[2].value), &v) || v < 0 ||
-                v > 1000000)
+            if (!scalar(f[2].value) || !parse_int(scalar(f[2].value), &v) || v < 0 || v > 1000000)
                 problem(c, f[2].value, "%s: max_attempts must be a whole number >= 0", what);
             else
                 r->max_attempts = (int)v;
@@ -406,14 +405,24 @@ static void parse_catch(ctx_t *c, yaml_node_t *n, const char *owner, wr_catcher_
 
 /* ==== Tasks ==== */
 
-static const char *const task_keys[] = {"type",    "description", "depends_on", "trigger_rule",
-                                        "retry",   "catch",       "timeout",    "connection",
-                                        "pool",    "priority",    NULL};
-enum { TK_TYPE, TK_DESC, TK_DEPS, TK_TRIGGER, TK_RETRY, TK_CATCH, TK_TIMEOUT, TK_CONN, TK_POOL,
-       TK_PRIO, TK__N };
+static const char *const task_keys[] = {"type",  "description", "depends_on", "trigger_rule",
+                                        "retry", "catch",       "timeout",    "connection",
+                                        "pool",  "priority",    NULL};
+enum {
+    TK_TYPE,
+    TK_DESC,
+    TK_DEPS,
+    TK_TRIGGER,
+    TK_RETRY,
+    TK_CATCH,
+    TK_TIMEOUT,
+    TK_CONN,
+    TK_POOL,
+    TK_PRIO,
+    TK__N
+};
 
-static const char *const default_keys[] = {"retry", "catch", "timeout", "connection", "pool",
-                                           NULL};
+static const char *const default_keys[] = {"retry", "catch", "timeout", "connection", "pool", NULL};
 
 typedef struct {
     yaml_node_t *retry, *catch_, *timeout;
@@ -423,8 +432,8 @@ typedef struct {
 typedef struct {
     yaml_node_t **dep_nodes; /* per dependency, for positions */
     yaml_node_t **catch_next_nodes;
-    yaml_node_t *node;       /* the task's value */
-    yaml_node_t *key;        /* the task's key */
+    yaml_node_t *node; /* the task's value */
+    yaml_node_t *key;  /* the task's key */
 } task_pos_t;
 
 static json_t *param_value(ctx_t *c, const wr_param_t *p, yaml_node_t *v, const char *what)
@@ -450,8 +459,7 @@ static json_t *param_value(ctx_t *c, const wr_param_t *p, yaml_node_t *v, const 
                  it < v->data.sequence.items.top; it++) {
                 const char *e = scalar(node_at(c, *it));
                 if (e == NULL) {
-                    problem(c, node_at(c, *it), "%s: '%s' items must be strings", what,
-                            p->name);
+                    problem(c, node_at(c, *it), "%s: '%s' items must be strings", what, p->name);
                     json_decref(a);
                     return NULL;
                 }
@@ -459,8 +467,7 @@ static json_t *param_value(ctx_t *c, const wr_param_t *p, yaml_node_t *v, const 
             }
             return a;
         }
-        problem(c, v, "%s: '%s' must be a string or a non-empty list of strings", what,
-                p->name);
+        problem(c, v, "%s: '%s' must be a string or a non-empty list of strings", what, p->name);
         return NULL;
     case WR_PARAM_OBJECT:
         if (v->type != YAML_MAPPING_NODE) {
@@ -486,9 +493,8 @@ static json_t *param_value(ctx_t *c, const wr_param_t *p, yaml_node_t *v, const 
     }
 }
 
-static void parse_task(ctx_t *c, yaml_node_t *key, yaml_node_t *val, wr_wtask_t *t,
-                       task_pos_t *pos, const defaults_t *defs, const char *const *task_names,
-                       size_t n_tasks)
+static void parse_task(ctx_t *c, yaml_node_t *key, yaml_node_t *val, wr_wtask_t *t, task_pos_t *pos,
+                       const defaults_t *defs, const char *const *task_names, size_t n_tasks)
 {
     pair_t f[TK__N], extra[64];
     const char *extra_names[64];
@@ -652,8 +658,7 @@ static void parse_task(ctx_t *c, yaml_node_t *key, yaml_node_t *val, wr_wtask_t 
         int before = c->n_problems;
         for (const wr_param_t *p = type->params; p->name != NULL; p++)
             if (p->required && json_object_get(t->conf, p->name) == NULL)
-                problem(c, val, "%s: '%s' is required for type %s", what, p->name,
-                        type->name);
+                problem(c, val, "%s: '%s' is required for type %s", what, p->name, type->name);
         if (type->validate != NULL && c->n_problems == before) {
             wr_err_t e;
             memset(&e, 0, sizeof(e));
@@ -747,9 +752,17 @@ typedef struct {
     yaml_node_t *node;
 } tplcheck_t;
 
-static const char *const template_roots[] = {
-    "ds", "logical_date", "run_id", "attempt", "data_interval_start", "data_interval_end",
-    "params", "input", "tasks", "error", NULL};
+static const char *const template_roots[] = {"ds",
+                                             "logical_date",
+                                             "run_id",
+                                             "attempt",
+                                             "data_interval_start",
+                                             "data_interval_end",
+                                             "params",
+                                             "input",
+                                             "tasks",
+                                             "error",
+                                             NULL};
 
 static int on_template(void *arg, const wr_tpl_expr_t *e, wr_err_t *err)
 {
@@ -788,8 +801,8 @@ static int on_template(void *arg, const wr_tpl_expr_t *e, wr_err_t *err)
         if (!t->catch_target)
             problem(tc->c, tc->node,
                     "task '%s': template 'error' is only available in a catch target", t->name);
-        else if (e->n != 2 || (strcmp(e->parts[1], "Error") != 0 &&
-                               strcmp(e->parts[1], "Cause") != 0))
+        else if (e->n != 2 ||
+                 (strcmp(e->parts[1], "Error") != 0 && strcmp(e->parts[1], "Cause") != 0))
             problem(tc->c, tc->node, "task '%s': use 'error.Error' or 'error.Cause'", t->name);
     } else {
         const char *hint = wr_closest(root, template_roots);
@@ -900,12 +913,28 @@ static void check_graph(ctx_t *c, wr_workflow_t *wf, task_pos_t *pos)
 
 /* ==== Top level ==== */
 
-static const char *const top_keys[] = {"name",      "description",     "schedule", "timezone",
-                                       "start_date", "end_date",       "catchup",  "max_active_runs",
-                                       "max_active_tasks", "params",   "defaults", "tasks",
-                                       "tags",      "triggers",        NULL};
-enum { K_NAME, K_DESC, K_SCHED, K_TZ, K_START, K_END, K_CATCHUP, K_MAR, K_MAT, K_PARAMS,
-       K_DEFAULTS, K_TASKS, K_TAGS, K_TRIGGERS, K__N };
+static const char *const top_keys[] = {"name",     "description",     "schedule",
+                                       "timezone", "start_date",      "end_date",
+                                       "catchup",  "max_active_runs", "max_active_tasks",
+                                       "params",   "defaults",        "tasks",
+                                       "tags",     "triggers",        NULL};
+enum {
+    K_NAME,
+    K_DESC,
+    K_SCHED,
+    K_TZ,
+    K_START,
+    K_END,
+    K_CATCHUP,
+    K_MAR,
+    K_MAT,
+    K_PARAMS,
+    K_DEFAULTS,
+    K_TASKS,
+    K_TAGS,
+    K_TRIGGERS,
+    K__N
+};
 
 static void fnv_hex(const char *s, size_t len, char out[17])
 {
@@ -969,8 +998,8 @@ static void parse_triggers(ctx_t *c, yaml_node_t *n, wr_workflow_t *wf)
         }
         ft = &wf->file_triggers[wf->n_file_triggers++];
         ft->path = get_string(c, ff[0].value, "triggers[].file.path");
-        ft->pattern = ff[1].value ? get_string(c, ff[1].value, "triggers[].file.pattern")
-                                  : wr_xstrdup("*");
+        ft->pattern =
+            ff[1].value ? get_string(c, ff[1].value, "triggers[].file.pattern") : wr_xstrdup("*");
     }
 }
 
@@ -1005,8 +1034,10 @@ static void parse_top(ctx_t *c, yaml_node_t *root, wr_workflow_t *wf)
     if (wf->timezone == NULL)
         wf->timezone = wr_xstrdup("UTC");
     else if (!wr_cron_zone_valid(wf->timezone))
-        problem(c, f[K_TZ].value, "timezone '%s' is not a zone of the tz database "
-                "(e.g. Europe/London, America/New_York, UTC)", wf->timezone);
+        problem(c, f[K_TZ].value,
+                "timezone '%s' is not a zone of the tz database "
+                "(e.g. Europe/London, America/New_York, UTC)",
+                wf->timezone);
     if (f[K_START].value)
         wf->start_date = get_string(c, f[K_START].value, "start_date");
     if (f[K_END].value)
@@ -1123,8 +1154,8 @@ int wr_dag_load_string(const char *path, const char *text, size_t len, wr_workfl
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
         int line = (int)parser.problem_mark.line + 1, col = (int)parser.problem_mark.column + 1;
-        wr_err_set_at(&c.first, WR_EPARSE, line, col, "%s:%d:%d: YAML syntax error: %s%s%s",
-                      path, line, col, parser.problem ? parser.problem : "malformed",
+        wr_err_set_at(&c.first, WR_EPARSE, line, col, "%s:%d:%d: YAML syntax error: %s%s%s", path,
+                      line, col, parser.problem ? parser.problem : "malformed",
                       parser.context ? " " : "", parser.context ? parser.context : "");
         wr_buf_printf(&c.problems, "%s\n", c.first.msg);
         c.n_problems = 1;

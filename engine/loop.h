@@ -31,33 +31,33 @@ typedef struct wr_limiter_s {
  *  parallelism and every limiter have room; waiters are served in priority (higher first)
  *  then arrival order, skipping those whose own limiters are full. */
 struct wr_slot_wait_s {
-    wr_slot_cb cb;                             /* called once a slot is granted */
-    int priority;                              /* public: set before acquiring */
-    wr_limiter_t *limiters[WR_SLOT_LIMITERS];  /* public: NULL for none */
-    wr_slot_wait_t *next;                      /* private: queue link */
-    uint64_t seq;                              /* private: arrival order */
-    bool queued;                               /* private */
+    wr_slot_cb cb;                            /* called once a slot is granted */
+    int priority;                             /* public: set before acquiring */
+    wr_limiter_t *limiters[WR_SLOT_LIMITERS]; /* public: NULL for none */
+    wr_slot_wait_t *next;                     /* private: queue link */
+    uint64_t seq;                             /* private: arrival order */
+    bool queued;                              /* private */
 };
 
 typedef struct wr_engine_s {
-    uv_loop_t loop;          /* public: the loop everything runs on */
-    wr_store_t *store;       /* borrowed: the writer connection */
-    int parallelism;         /* max attempts running at once */
-    int running;             /* slots in use */
+    uv_loop_t loop;            /* public: the loop everything runs on */
+    wr_store_t *store;         /* borrowed: the writer connection */
+    int parallelism;           /* max attempts running at once */
+    int running;               /* slots in use */
     wr_slot_wait_t *wait_head; /* sorted: priority desc, then seq */
     uint64_t wait_seq;
-    int waiting;               /* requests queued */
-    char *functions_dir;     /* local Lambda handlers; owned; may be NULL */
-    char *self_exe;          /* path of this weir binary, for child helpers; owned */
-    char *data_dir;          /* base for relative paths in tasks (the DAG's cwd); owned */
-    char *db_path;           /* the database file, for child helpers that open it; owned */
+    int waiting;                      /* requests queued */
+    char *functions_dir;              /* local Lambda handlers; owned; may be NULL */
+    char *self_exe;                   /* path of this weir binary, for child helpers; owned */
+    char *data_dir;                   /* base for relative paths in tasks (the DAG's cwd); owned */
+    char *db_path;                    /* the database file, for child helpers that open it; owned */
     const struct wr_config_s *config; /* weir.yaml (connections, pools...); borrowed */
-    bool quiet;              /* no progress lines on stderr */
-    bool serve_mode;         /* progress lines name their run (many runs at once) */
-    wr_limiter_t *pools;     /* named pools from weir.yaml; owned */
-    char **pool_names;       /* owned */
+    bool quiet;                       /* no progress lines on stderr */
+    bool serve_mode;                  /* progress lines name their run (many runs at once) */
+    wr_limiter_t *pools;              /* named pools from weir.yaml; owned */
+    char **pool_names;                /* owned */
     size_t n_pools;
-    int64_t kill_grace_ms;   /* TERM -> KILL grace when stopping a process group */
+    int64_t kill_grace_ms; /* TERM -> KILL grace when stopping a process group */
 } wr_engine_t;
 
 /** Initializes `eng` (embedded) with its loop. The store is set by the caller. */

@@ -16,26 +16,26 @@
 
 #include "engine/common.h"
 
-#define WR_PROC_STDOUT_MAX (8u << 20) /* stdout kept (its tail when longer) */
+#define WR_PROC_STDOUT_MAX (8u << 20)  /* stdout kept (its tail when longer) */
 #define WR_PROC_STDERR_MAX (64u << 10) /* stderr kept (its tail) */
 
 typedef struct wr_proc_s wr_proc_t;
 
 typedef struct wr_proc_opts_s {
-    const char *file;        /* program; looked up in PATH when it has no '/' */
-    char **args;             /* argv, NULL-terminated, args[0] is the program name */
-    char **env;              /* "K=V" list, NULL-terminated; NULL inherits ours */
-    const char *cwd;         /* NULL: ours */
-    const char *stdin_data;  /* written to stdin, which is then closed; NULL: /dev/null */
+    const char *file;       /* program; looked up in PATH when it has no '/' */
+    char **args;            /* argv, NULL-terminated, args[0] is the program name */
+    char **env;             /* "K=V" list, NULL-terminated; NULL inherits ours */
+    const char *cwd;        /* NULL: ours */
+    const char *stdin_data; /* written to stdin, which is then closed; NULL: /dev/null */
     size_t stdin_len;
 } wr_proc_opts_t;
 
 typedef struct wr_proc_result_s {
-    int64_t exit_status;     /* exit code when term_signal == 0 */
-    int term_signal;         /* signal that ended it, or 0 */
-    const char *out;         /* captured stdout (tail when truncated); borrowed */
+    int64_t exit_status; /* exit code when term_signal == 0 */
+    int term_signal;     /* signal that ended it, or 0 */
+    const char *out;     /* captured stdout (tail when truncated); borrowed */
     size_t out_len;
-    const char *err;         /* captured stderr tail; borrowed */
+    const char *err; /* captured stderr tail; borrowed */
     size_t err_len;
     bool out_truncated, err_truncated;
 } wr_proc_result_t;

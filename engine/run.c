@@ -32,8 +32,8 @@ typedef enum {
     TS_SKIPPED,
 } tstate_t;
 
-static const char *const tstate_names[] = {"pending",  "queued",    "running",
-                                           "retrying", "succeeded", "failed",
+static const char *const tstate_names[] = {"pending",  "queued",          "running",
+                                           "retrying", "succeeded",       "failed",
                                            "caught",   "upstream_failed", "skipped"};
 
 typedef struct trun_s {
@@ -68,14 +68,14 @@ struct wr_run_s {
     trun_t *t;
     size_t **downstream; /* per task: indices of tasks that depend on it, ended by -1 */
     size_t n_terminal;
-    int in_flight;       /* attempts started and not yet done */
+    int in_flight; /* attempts started and not yet done */
     int pending_closes;
     bool finished;
     bool aborting;
     bool closing;
-    bool queued;       /* created QUEUED: waits for wr_run_admit() */
-    bool interrupting; /* shutting down: running attempts go back to queued */
-    bool draining;     /* shutting down: nothing new starts */
+    bool queued;              /* created QUEUED: waits for wr_run_admit() */
+    bool interrupting;        /* shutting down: running attempts go back to queued */
+    bool draining;            /* shutting down: nothing new starts */
     wr_limiter_t *task_limit; /* the DAG's max_active_tasks; borrowed, may be NULL */
     char *status;
     char *error, *cause; /* the run's error: the first task that ended failed */
@@ -113,14 +113,12 @@ static void progress(wr_run_t *run, size_t i, const char *what, const char *extr
         return;
     wr_format_iso_ms(now, ts);
     if (run->eng->serve_mode) /* many runs at once: say whose task it is */
-        snprintf(name, sizeof(name), "%s/%.8s/%s", run->wf->name, run->id,
-                 run->wf->tasks[i].name);
+        snprintf(name, sizeof(name), "%s/%.8s/%s", run->wf->name, run->id, run->wf->tasks[i].name);
     else
         snprintf(name, sizeof(name), "%s", run->wf->tasks[i].name);
     if (is_terminal(t->state) && t->started_ms > 0)
-        fprintf(stderr, "%s  %-24s %-16s attempt %d  %.2fs%s%s\n", ts + 11, name, what,
-                t->attempts, (double)(now - t->started_ms) / 1000.0, extra ? "  " : "",
-                extra ? extra : "");
+        fprintf(stderr, "%s  %-24s %-16s attempt %d  %.2fs%s%s\n", ts + 11, name, what, t->attempts,
+                (double)(now - t->started_ms) / 1000.0, extra ? "  " : "", extra ? extra : "");
     else
         fprintf(stderr, "%s  %-24s %-16s attempt %d%s%s\n", ts + 11, name, what, t->attempts,
                 extra ? "  " : "", extra ? extra : "");
@@ -229,8 +227,7 @@ static void task_terminal(wr_run_t *run, size_t i)
             continue;
         for (size_t s = 0; s < wf->n_tasks && !open; s++)
             for (size_t c = 0; c < wf->tasks[s].n_catch && !open; c++)
-                if (wf->tasks[s].catchers[c].next_index == target &&
-                    !is_terminal(run->t[s].state))
+                if (wf->tasks[s].catchers[c].next_index == target && !is_terminal(run->t[s].state))
                     open = true;
         if (!open) {
             run->t[target].state = TS_SKIPPED;
@@ -477,8 +474,8 @@ static void start_attempt(wr_run_t *run, size_t i)
     }
     if (wt->timeout_ms > 0)
         uv_timer_start(&t->timeout_timer, on_timeout, (uint64_t)wt->timeout_ms, 0);
-    if (ta->pid > 0 && wr_store_attempt_pid(run->eng->store, run->id, wt->name, t->attempts,
-                                            ta->pid, &err) != 0)
+    if (ta->pid > 0 &&
+        wr_store_attempt_pid(run->eng->store, run->id, wt->name, t->attempts, ta->pid, &err) != 0)
         fprintf(stderr, "weir: %s\n", err.msg); /* only a restart's clean-up needs it */
 }
 
@@ -571,12 +568,11 @@ static void on_attempt_done(wr_task_attempt_t *ta, wr_task_result_t *res)
         char detail[160];
         t->retry_counts[r]++;
         uv_random(NULL, NULL, &rnd, sizeof(rnd), 0, NULL);
-        delay = wr_policy_retry_delay(&wt->retry[r], t->retry_counts[r],
-                                      (double)rnd / 4294967296.0);
+        delay =
+            wr_policy_retry_delay(&wt->retry[r], t->retry_counts[r], (double)rnd / 4294967296.0);
         t->state = TS_RETRYING;
         t->retry_at = wr_now_ms() + delay;
-        snprintf(detail, sizeof(detail), "retry in %.3gs (%s)", (double)delay / 1000.0,
-                 res->error);
+        snprintf(detail, sizeof(detail), "retry in %.3gs (%s)", (double)delay / 1000.0, res->error);
         if (record(run, t->index, "TaskRetryScheduled", NULL, res) == 0) {
             progress(run, t->index, "retrying", detail);
             if (!run->draining)
@@ -706,10 +702,9 @@ static void make_uuid(char out[40])
     }
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 40,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 static void on_handle_close(uv_handle_t *h)

@@ -17,19 +17,19 @@ typedef struct wr_run_s wr_run_t;
 typedef void (*wr_run_done_cb)(wr_run_t *run, void *data);
 
 typedef struct wr_run_opts_s {
-    const char *run_id;       /* NULL: a new UUID */
-    const char *trigger;      /* "manual", "schedule", "api"... */
-    int64_t logical_ms;       /* logical date (Unix ms) */
-    const char *ds;           /* YYYY-MM-DD of the logical date in the DAG's zone */
-    const char *logical_date; /* ISO 8601 text of the logical date */
+    const char *run_id;              /* NULL: a new UUID */
+    const char *trigger;             /* "manual", "schedule", "api"... */
+    int64_t logical_ms;              /* logical date (Unix ms) */
+    const char *ds;                  /* YYYY-MM-DD of the logical date in the DAG's zone */
+    const char *logical_date;        /* ISO 8601 text of the logical date */
     const char *data_interval_start; /* NULL: the logical date */
     const char *data_interval_end;   /* NULL: the logical date */
-    int64_t version_id;       /* the definition version the run uses */
-    bool queued;              /* create it QUEUED; it starts at wr_run_admit() */
-    const char *client_run_id; /* the id an API client chose, or NULL */
-    bool schedule_fire;       /* a scheduled fire: also advances the scheduler's record */
-    wr_limiter_t *task_limit; /* the DAG's max_active_tasks limiter, or NULL; borrowed */
-    const char *trigger_file; /* a file trigger's file, recorded with the run */
+    int64_t version_id;              /* the definition version the run uses */
+    bool queued;                     /* create it QUEUED; it starts at wr_run_admit() */
+    const char *client_run_id;       /* the id an API client chose, or NULL */
+    bool schedule_fire;              /* a scheduled fire: also advances the scheduler's record */
+    wr_limiter_t *task_limit;        /* the DAG's max_active_tasks limiter, or NULL; borrowed */
+    const char *trigger_file;        /* a file trigger's file, recorded with the run */
 } wr_run_opts_t;
 
 /** Starts a run of `wf` (borrowed: it must outlive the run) with `input` (a JSON object,
@@ -51,8 +51,8 @@ bool wr_run_is_queued(const wr_run_t *run);
  *  tasks and everything downstream of them go back to pending (attempt numbers continue)
  *  and the run is RUNNING again. `task_limit` as in wr_run_opts_t. */
 WR_MUST_CHECK int wr_run_resume(wr_engine_t *eng, const wr_workflow_t *wf, const json_t *state,
-                                bool retry, wr_limiter_t *task_limit, wr_run_done_cb cb,
-                                void *data, wr_run_t **out, wr_err_t *err);
+                                bool retry, wr_limiter_t *task_limit, wr_run_done_cb cb, void *data,
+                                wr_run_t **out, wr_err_t *err);
 
 /** Shutdown: stops the running attempts and puts their tasks back to queued (recorded as
  *  TaskInterrupted, no retry used), so that the next start runs them again. The run does not

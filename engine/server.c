@@ -32,8 +32,8 @@
 #include "engine/run.h"
 #include "engine/store_serve.h"
 
-#define RELOAD_DEBOUNCE_MS 300
-#define TICK_MS            1000
+#define RELOAD_DEBOUNCE_MS  300
+#define TICK_MS             1000
 #define MAX_FIRES_PER_CHECK 500 /* catch-up creates at most this many runs per pass */
 
 /* ==== Structures ==== */
@@ -59,22 +59,22 @@ typedef struct dag_s {
     wr_server_t *srv;
     char *name;
     char *path;
-    wfref_t *cur;     /* the version new runs use; NULL once removed */
+    wfref_t *cur; /* the version new runs use; NULL once removed */
     int64_t wf_id;
     bool paused;
     bool removed;
     wr_cron_t *cron;
     uv_timer_t timer; /* next scheduled fire */
     bool timer_open;
-    int running;      /* admitted runs not ended */
+    int running;                       /* admitted runs not ended */
     active_t *queue_head, *queue_tail; /* runs waiting for max_active_runs */
     wr_limiter_t task_limit;
     seen_file_t *seen; /* file triggers: candidates not fired yet */
 } dag_t;
 
 struct active_s {
-    active_t *next;      /* server list */
-    active_t *qnext;     /* dag queue */
+    active_t *next;  /* server list */
+    active_t *qnext; /* dag queue */
     wr_server_t *srv;
     dag_t *dag;
     wfref_t *ref;
@@ -160,8 +160,7 @@ static void clock_init(wr_server_t *srv)
 
 static int64_t clock_now_ms(const wr_server_t *srv)
 {
-    return srv->clock_sim0 + (int64_t)((double)(wr_now_ms() - srv->clock_real0) *
-                                       srv->clock_rate);
+    return srv->clock_sim0 + (int64_t)((double)(wr_now_ms() - srv->clock_real0) * srv->clock_rate);
 }
 
 /* Real milliseconds until simulated instant `sim_ms`. */
@@ -454,8 +453,8 @@ static void fire(dag_t *d, int64_t at, int64_t prev)
     prev_text[0] = '\0';
     if (prev > 0 && wr_cron_utc_offset(d->cur->wf->timezone, prev, &off, &err) == 0)
         wr_cron_format(prev, off, prev_text);
-    if (start_run(d, NULL, "schedule", at * 1000, prev_text[0] ? prev_text : NULL, NULL, true,
-                  NULL, NULL, &err) != 0) {
+    if (start_run(d, NULL, "schedule", at * 1000, prev_text[0] ? prev_text : NULL, NULL, true, NULL,
+                  NULL, &err) != 0) {
         fprintf(stderr, "weir serve: %s: cannot create the run for %s: %s\n", d->name, logical,
                 err.msg);
         return;
@@ -542,8 +541,8 @@ static void schedule_check(dag_t *d)
 typedef struct {
     uv_work_t req;
     wr_server_t *srv;
-    char *name; /* the DAG */
-    json_t *found; /* [{path, size, mtime}] */
+    char *name;                  /* the DAG */
+    json_t *found;               /* [{path, size, mtime}] */
     wr_file_trigger_t *triggers; /* copies */
     size_t n;
 } scan_t;
@@ -616,8 +615,8 @@ static void scan_done(uv_work_t *req, int status)
             sf->mtime = mtime;
             if (sf->stable >= 1) {
                 json_t *input = json_pack("{s:s}", "file", path);
-                if (start_run(d, input, "file", clock_now_ms(s->srv), NULL, NULL, false, path,
-                              NULL, &err) != 0)
+                if (start_run(d, input, "file", clock_now_ms(s->srv), NULL, NULL, false, path, NULL,
+                              &err) != 0)
                     fprintf(stderr, "weir serve: %s: file trigger %s: %s\n", d->name, path,
                             err.msg);
                 sf->stable = -1;
@@ -996,8 +995,8 @@ static int resume_one(wr_server_t *srv, const json_t *state, bool retry, wr_err_
     if (ref == NULL)
         return WR_ENOTFOUND;
     a = active_new(srv, d, ref);
-    rc = wr_run_resume(&srv->eng, ref->wf, state, retry, d ? &d->task_limit : NULL, on_run_done,
-                       a, &a->run, err);
+    rc = wr_run_resume(&srv->eng, ref->wf, state, retry, d ? &d->task_limit : NULL, on_run_done, a,
+                       &a->run, err);
     if (rc != 0) {
         active_unlink(srv, a);
         ref_put(ref);
@@ -1145,8 +1144,7 @@ static void on_stop_timer(uv_timer_t *t)
         return;
     }
     if (!srv->interrupted && wr_now_ms() >= srv->stop_deadline) {
-        fprintf(stderr, "weir serve: grace period over: stopping %d running task(s)\n",
-                in_flight);
+        fprintf(stderr, "weir serve: grace period over: stopping %d running task(s)\n", in_flight);
         srv->interrupted = true;
         for (active_t *a = srv->runs; a; a = a->next)
             wr_run_interrupt(a->run);
@@ -1158,8 +1156,8 @@ static void begin_stop(wr_server_t *srv, const char *why)
     if (srv->stopping)
         return;
     srv->stopping = true;
-    fprintf(stderr, "weir serve: %s: no new work; waiting up to %lld ms for running tasks\n",
-            why, (long long)srv->shutdown_grace_ms);
+    fprintf(stderr, "weir serve: %s: no new work; waiting up to %lld ms for running tasks\n", why,
+            (long long)srv->shutdown_grace_ms);
     for (dag_t *d = srv->dags; d; d = d->next)
         if (d->timer_open)
             uv_timer_stop(&d->timer);
@@ -1309,8 +1307,7 @@ int wr_server_run(const wr_server_opts_t *opts, wr_err_t *err)
     if (uv_fs_event_init(&srv->eng.loop, &srv->watch) == 0) {
         srv->watch_open = true;
         if (uv_fs_event_start(&srv->watch, on_dir_event, srv->dags_dir, 0) != 0)
-            fprintf(stderr, "weir serve: cannot watch %s: reload on restart only\n",
-                    srv->dags_dir);
+            fprintf(stderr, "weir serve: cannot watch %s: reload on restart only\n", srv->dags_dir);
     }
     uv_timer_start(&srv->tick, on_tick, TICK_MS, TICK_MS);
     uv_mutex_lock(&srv->mu);

@@ -40,10 +40,10 @@ typedef struct wr_cmd_s {
     bool paused;         /* SET_PAUSED */
     const char *actor;   /* who asked (token name), for the history; may be NULL */
     /* reply */
-    int status;        /* HTTP-style: 200 ok/existing, 201 created, 202 accepted, 400, 404,
-                          409 conflict (e.g. cancel of a finished run), 503 shutting down */
-    char error[48];    /* machine code when status >= 400: "not_found", "conflict", ... */
-    char message[256]; /* human text */
+    int status;          /* HTTP-style: 200 ok/existing, 201 created, 202 accepted, 400, 404,
+                            409 conflict (e.g. cancel of a finished run), 503 shutting down */
+    char error[48];      /* machine code when status >= 400: "not_found", "conflict", ... */
+    char message[256];   /* human text */
     char out_run_id[64]; /* TRIGGER/RETRY: the run */
     /* private */
     bool done_;
@@ -60,14 +60,14 @@ int wr_server_call(wr_server_t *srv, wr_cmd_t *cmd);
 uint64_t wr_server_wait_change(wr_server_t *srv, uint64_t seen, int64_t timeout_ms);
 
 typedef struct wr_server_stats_s {
-    int64_t started_at_ms;   /* when the server started */
-    int workflows;           /* definitions loaded */
-    int definition_errors;   /* files that do not load */
-    int runs_active;         /* runs not yet ended */
-    int tasks_running;       /* attempts in flight */
-    int tasks_queued;        /* ready tasks waiting for a slot */
+    int64_t started_at_ms;    /* when the server started */
+    int workflows;            /* definitions loaded */
+    int definition_errors;    /* files that do not load */
+    int runs_active;          /* runs not yet ended */
+    int tasks_running;        /* attempts in flight */
+    int tasks_queued;         /* ready tasks waiting for a slot */
     int64_t scheduler_lag_ms; /* how late the last scheduled fire was created */
-    uint64_t generation;     /* see wr_server_wait_change() */
+    uint64_t generation;      /* see wr_server_wait_change() */
     bool shutting_down;
 } wr_server_stats_t;
 

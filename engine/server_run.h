@@ -7,13 +7,13 @@
 #include "engine/server.h"
 
 typedef struct wr_server_opts_s {
-    const char *dags_dir;      /* the DAG folder */
-    const char *db_path;       /* the database */
-    const char *listen;        /* HOST:PORT for the front end */
-    const char *functions_dir; /* local Lambda handlers */
-    const char *self_exe;      /* this binary, for child helpers */
-    int parallelism;           /* tasks running at once */
-    const wr_config_t *config; /* weir.yaml; borrowed, must outlive the call */
+    const char *dags_dir;          /* the DAG folder */
+    const char *db_path;           /* the database */
+    const char *listen;            /* HOST:PORT for the front end */
+    const char *functions_dir;     /* local Lambda handlers */
+    const char *self_exe;          /* this binary, for child helpers */
+    int parallelism;               /* tasks running at once */
+    const wr_config_t *config;     /* weir.yaml; borrowed, must outlive the call */
     const wr_frontend_t *frontend; /* the web front end, or NULL */
 } wr_server_opts_t;
 

@@ -14,44 +14,44 @@
 #include "engine/store_int.h"
 #include "engine/store_schema.h"
 
-#define STMT_MAP(XX)                                                                           \
-    XX(BEGIN, "BEGIN IMMEDIATE")                                                               \
-    XX(COMMIT, "COMMIT")                                                                       \
-    XX(ROLLBACK, "ROLLBACK")                                                                   \
-    XX(WF_INSERT, "INSERT INTO workflows (name, kind, created_at) VALUES (?1, ?2, ?3) "        \
-                  "ON CONFLICT (name) DO UPDATE SET kind = excluded.kind")                     \
-    XX(WF_ID, "SELECT id FROM workflows WHERE name = ?1")                                      \
-    XX(VER_INSERT, "INSERT INTO workflow_versions (workflow_id, hash, path, source, "          \
-                   "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING")           \
-    XX(VER_ID, "SELECT id FROM workflow_versions WHERE workflow_id = ?1 AND hash = ?2")        \
-    XX(RUN_INSERT, "INSERT INTO runs (id, workflow_id, version_id, status, trigger, "          \
-                   "logical_date, input, created_at) SELECT ?1, workflow_id, id, 'RUNNING', "  \
-                   "?3, ?4, ?5, ?6 FROM workflow_versions WHERE id = ?2")                      \
-    XX(TI_INSERT, "INSERT INTO task_instances (run_id, task, state) VALUES (?1, ?2, "          \
-                  "'pending')")                                                                \
-    XX(TI_UPDATE, "UPDATE task_instances SET state = ?3, attempts = ?4, "                      \
-                  "output = coalesce(?5, output), error = coalesce(?6, error), "               \
-                  "cause = coalesce(?7, cause), "                                              \
-                  "started_at = coalesce(started_at, CASE WHEN ?3 = 'running' THEN ?8 END), "  \
-                  "ended_at = CASE WHEN ?9 THEN ?8 ELSE ended_at END, "                        \
-                  "retry_counts = coalesce(?10, retry_counts), "                               \
-                  "catch_error = coalesce(?11, catch_error), retry_at = ?12 "                  \
-                  "WHERE run_id = ?1 AND task = ?2")                                           \
-    XX(AT_INSERT, "INSERT INTO attempts (run_id, task, attempt, state, token, started_at) "    \
-                  "VALUES (?1, ?2, ?3, 'running', ?4, ?5)")                                    \
-    XX(AT_END, "UPDATE attempts SET state = ?4, ended_at = ?5, output = ?6, error = ?7, "      \
-               "cause = ?8 WHERE run_id = ?1 AND task = ?2 AND attempt = ?3 "                  \
-               "AND ended_at IS NULL")                                                         \
-    XX(LOG_PUT, "INSERT OR REPLACE INTO task_logs (run_id, task, attempt, stream, data, "      \
-                "truncated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                  \
-    XX(EV_INSERT, "INSERT INTO events (run_id, ts, type, task, attempt, detail) "              \
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                           \
-    XX(RUN_FINISH, "UPDATE runs SET status = ?2, output = ?3, error = ?4, cause = ?5, "        \
-                   "ended_at = ?6 WHERE id = ?1")                                              \
-    XX(EV_COUNT, "SELECT count(*) FROM events WHERE run_id = ?1")                              \
-    XX(RUN_STATUS, "SELECT status FROM runs WHERE id = ?1")                                    \
-    XX(BM_ADD, "INSERT OR IGNORE INTO job_bookmarks (job, file, run_id, added_at) "            \
-               "VALUES (?1, ?2, ?3, ?4)")                                                      \
+#define STMT_MAP(XX)                                                                          \
+    XX(BEGIN, "BEGIN IMMEDIATE")                                                              \
+    XX(COMMIT, "COMMIT")                                                                      \
+    XX(ROLLBACK, "ROLLBACK")                                                                  \
+    XX(WF_INSERT, "INSERT INTO workflows (name, kind, created_at) VALUES (?1, ?2, ?3) "       \
+                  "ON CONFLICT (name) DO UPDATE SET kind = excluded.kind")                    \
+    XX(WF_ID, "SELECT id FROM workflows WHERE name = ?1")                                     \
+    XX(VER_INSERT, "INSERT INTO workflow_versions (workflow_id, hash, path, source, "         \
+                   "created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING")          \
+    XX(VER_ID, "SELECT id FROM workflow_versions WHERE workflow_id = ?1 AND hash = ?2")       \
+    XX(RUN_INSERT, "INSERT INTO runs (id, workflow_id, version_id, status, trigger, "         \
+                   "logical_date, input, created_at) SELECT ?1, workflow_id, id, 'RUNNING', " \
+                   "?3, ?4, ?5, ?6 FROM workflow_versions WHERE id = ?2")                     \
+    XX(TI_INSERT, "INSERT INTO task_instances (run_id, task, state) VALUES (?1, ?2, "         \
+                  "'pending')")                                                               \
+    XX(TI_UPDATE, "UPDATE task_instances SET state = ?3, attempts = ?4, "                     \
+                  "output = coalesce(?5, output), error = coalesce(?6, error), "              \
+                  "cause = coalesce(?7, cause), "                                             \
+                  "started_at = coalesce(started_at, CASE WHEN ?3 = 'running' THEN ?8 END), " \
+                  "ended_at = CASE WHEN ?9 THEN ?8 ELSE ended_at END, "                       \
+                  "retry_counts = coalesce(?10, retry_counts), "                              \
+                  "catch_error = coalesce(?11, catch_error), retry_at = ?12 "                 \
+                  "WHERE run_id = ?1 AND task = ?2")                                          \
+    XX(AT_INSERT, "INSERT INTO attempts (run_id, task, attempt, state, token, started_at) "   \
+                  "VALUES (?1, ?2, ?3, 'running', ?4, ?5)")                                   \
+    XX(AT_END, "UPDATE attempts SET state = ?4, ended_at = ?5, output = ?6, error = ?7, "     \
+               "cause = ?8 WHERE run_id = ?1 AND task = ?2 AND attempt = ?3 "                 \
+               "AND ended_at IS NULL")                                                        \
+    XX(LOG_PUT, "INSERT OR REPLACE INTO task_logs (run_id, task, attempt, stream, data, "     \
+                "truncated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                 \
+    XX(EV_INSERT, "INSERT INTO events (run_id, ts, type, task, attempt, detail) "             \
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                          \
+    XX(RUN_FINISH, "UPDATE runs SET status = ?2, output = ?3, error = ?4, cause = ?5, "       \
+                   "ended_at = ?6 WHERE id = ?1")                                             \
+    XX(EV_COUNT, "SELECT count(*) FROM events WHERE run_id = ?1")                             \
+    XX(RUN_STATUS, "SELECT status FROM runs WHERE id = ?1")                                   \
+    XX(BM_ADD, "INSERT OR IGNORE INTO job_bookmarks (job, file, run_id, added_at) "           \
+               "VALUES (?1, ?2, ?3, ?4)")                                                     \
     XX(BM_FILES, "SELECT file FROM job_bookmarks WHERE job = ?1 ORDER BY file")
 
 enum {
@@ -140,8 +140,7 @@ static int migrate(wr_store_t *store, wr_err_t *err)
 static int store_open(const char *path, bool readonly, wr_store_t **out, wr_err_t *err)
 {
     wr_store_t *store = wr_xcalloc(1, sizeof(*store));
-    int flags = readonly ? SQLITE_OPEN_READONLY
-                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc;
 
     rc = sqlite3_open_v2(path, &store->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
@@ -166,8 +165,9 @@ static int store_open(const char *path, bool readonly, wr_store_t **out, wr_err_
     } else {
         /* WAL + synchronous=NORMAL: a commit survives a crash or kill -9 of the process (only
          * a power loss may drop the last commits), and readers never block the writer. */
-        if ((rc = exec_sql(store, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                                  "PRAGMA foreign_keys=ON;",
+        if ((rc = exec_sql(store,
+                           "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                           "PRAGMA foreign_keys=ON;",
                            path, err)) != 0)
             goto done;
         if ((rc = migrate(store, err)) != 0)
@@ -258,8 +258,8 @@ sqlite3_stmt *wr__store_stmt(wr_store_t *store, size_t slot, const char *sql, wr
 {
     sqlite3_stmt **st = &store->ext.stmt[slot];
 
-    if (*st == NULL && sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-                                          NULL) != SQLITE_OK) {
+    if (*st == NULL &&
+        sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
         db_error(store, err, sql);
         return NULL;
     }
@@ -310,9 +310,9 @@ static int lookup_id(wr_store_t *store, sqlite3_stmt *st, int64_t *id, wr_err_t 
     return db_error(store, err, "lookup");
 }
 
-int wr_store_definition_put(wr_store_t *store, const char *name, const char *kind,
-                            const char *path, const char *source, const char *hash,
-                            int64_t *version_id, wr_err_t *err)
+int wr_store_definition_put(wr_store_t *store, const char *name, const char *kind, const char *path,
+                            const char *source, const char *hash, int64_t *version_id,
+                            wr_err_t *err)
 {
     int64_t now = wr_now_ms(), wf_id = 0;
     sqlite3_stmt *st;
@@ -386,9 +386,8 @@ done:
 
 static bool state_is_terminal(const char *s)
 {
-    return strcmp(s, "succeeded") == 0 || strcmp(s, "failed") == 0 ||
-           strcmp(s, "caught") == 0 || strcmp(s, "upstream_failed") == 0 ||
-           strcmp(s, "skipped") == 0;
+    return strcmp(s, "succeeded") == 0 || strcmp(s, "failed") == 0 || strcmp(s, "caught") == 0 ||
+           strcmp(s, "upstream_failed") == 0 || strcmp(s, "skipped") == 0;
 }
 
 static int log_put(wr_store_t *store, const wr_task_change_t *ch, const char *stream,
@@ -505,7 +504,7 @@ int wr_store_task_change(wr_store_t *store, const wr_task_change_t *ch, wr_err_t
         (rc = apply_commit(store, ch, now, err)) != 0)
         goto done;
     rc = wr__store_event_insert(store, ch->run_id, now, ch->event ? ch->event : ch->state, ch->task,
-                      ch->attempt, ch->detail, err);
+                                ch->attempt, ch->detail, err);
 done:
     wr_buf_dispose(&detail);
     return tx_end(store, rc, err);
@@ -540,8 +539,8 @@ done:
     return tx_end(store, rc, err);
 }
 
-int wr_store_event_append(wr_store_t *store, const char *run_id, const char *type,
-                          const char *task, int attempt, const char *detail, wr_err_t *err)
+int wr_store_event_append(wr_store_t *store, const char *run_id, const char *type, const char *task,
+                          int attempt, const char *detail, wr_err_t *err)
 {
     int rc;
 

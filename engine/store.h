@@ -33,8 +33,8 @@ int wr_store_schema_version(wr_store_t *store);
 /** Records a definition version (kind "dag" or "asl"): the workflow row is created on first
  *  sight, a version row when `hash` is new for it. *version_id receives the version's id. */
 WR_MUST_CHECK int wr_store_definition_put(wr_store_t *store, const char *name, const char *kind,
-                                          const char *path, const char *source,
-                                          const char *hash, int64_t *version_id, wr_err_t *err);
+                                          const char *path, const char *source, const char *hash,
+                                          int64_t *version_id, wr_err_t *err);
 
 /** Creates run `run_id` in state RUNNING with a task instance per name in `tasks` (state
  *  pending), and its RunStarted event. `input_json` is compact JSON. */
@@ -48,20 +48,20 @@ WR_MUST_CHECK int wr_store_run_create(wr_store_t *store, const char *run_id, int
 typedef struct wr_task_change_s {
     const char *run_id;
     const char *task;
-    const char *state;      /* the new task-instance state */
-    int attempts;           /* tries started so far */
-    int attempt;            /* the attempt this change concerns; 0 for none */
-    const char *event;      /* history event type, e.g. "TaskSucceeded" */
-    const char *output;     /* compact JSON, or NULL */
-    const char *error;      /* error name, or NULL */
-    const char *cause;      /* error cause, or NULL */
-    const char *detail;     /* extra event detail as a JSON object text, or NULL */
-    const char *token;      /* with event "TaskStarted": the attempt's idempotency token */
-    const char *log_stdout; /* with an attempt's end: captured stdout (tail), or NULL */
-    const char *log_stderr; /* with an attempt's end: captured stderr (tail), or NULL */
-    bool log_truncated;     /* the logs hold only their tails */
-    const json_t *commit;   /* with a success: effects recorded in the same transaction,
-                               {"bookmark": {"job": J, "files": [PATH...]}}; or NULL */
+    const char *state;        /* the new task-instance state */
+    int attempts;             /* tries started so far */
+    int attempt;              /* the attempt this change concerns; 0 for none */
+    const char *event;        /* history event type, e.g. "TaskSucceeded" */
+    const char *output;       /* compact JSON, or NULL */
+    const char *error;        /* error name, or NULL */
+    const char *cause;        /* error cause, or NULL */
+    const char *detail;       /* extra event detail as a JSON object text, or NULL */
+    const char *token;        /* with event "TaskStarted": the attempt's idempotency token */
+    const char *log_stdout;   /* with an attempt's end: captured stdout (tail), or NULL */
+    const char *log_stderr;   /* with an attempt's end: captured stderr (tail), or NULL */
+    bool log_truncated;       /* the logs hold only their tails */
+    const json_t *commit;     /* with a success: effects recorded in the same transaction,
+                                 {"bookmark": {"job": J, "files": [PATH...]}}; or NULL */
     const char *retry_counts; /* resume data: JSON array of retries used per retrier */
     const char *catch_error;  /* resume data: JSON {"Error","Cause"} for a catch target */
     int64_t retry_at;         /* resume data: when a retrying task runs again (Unix ms) */
@@ -75,8 +75,8 @@ WR_MUST_CHECK int wr_store_task_change(wr_store_t *store, const wr_task_change_t
 /** Ends a run: status SUCCEEDED, FAILED or ABORTED, with its output or error, and the
  *  matching Run* event. */
 WR_MUST_CHECK int wr_store_run_finish(wr_store_t *store, const char *run_id, const char *status,
-                                      const char *output_json, const char *error,
-                                      const char *cause, wr_err_t *err);
+                                      const char *output_json, const char *error, const char *cause,
+                                      wr_err_t *err);
 
 /** Appends one history event (type, optional task/state name and attempt, detail as a JSON
  *  object text or NULL) in its own transaction. */

@@ -16,12 +16,12 @@
 #define WR_STORE_EXT_MAX 128
 
 /* Statement slots per file. */
-#define WR_STORE_SLOTS_XFORM   0  /* engine/store_xform.c: 0..15 (unused: own db) */
-#define WR_STORE_SLOTS_CATALOG 16 /* engine/store_catalog.c: 16..39 */
+#define WR_STORE_SLOTS_XFORM     0  /* engine/store_xform.c: 0..15 (unused: own db) */
+#define WR_STORE_SLOTS_CATALOG   16 /* engine/store_catalog.c: 16..39 */
 #define WR_STORE_SLOTS_WAREHOUSE 40 /* engine/store_warehouse.c: 40..55 */
-#define WR_STORE_SLOTS_ALERTS  56 /* engine/store_alerts.c: 56..63 */
-#define WR_STORE_SLOTS_SERVE   64 /* engine/store_serve.c: 64..95 */
-#define WR_STORE_SLOTS_QUERY   96 /* engine/store_query.c: 96..127 */
+#define WR_STORE_SLOTS_ALERTS    56 /* engine/store_alerts.c: 56..63 */
+#define WR_STORE_SLOTS_SERVE     64 /* engine/store_serve.c: 64..95 */
+#define WR_STORE_SLOTS_QUERY     96 /* engine/store_query.c: 96..127 */
 
 typedef struct wr_store_ext_s {
     sqlite3_stmt *stmt[WR_STORE_EXT_MAX];

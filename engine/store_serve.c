@@ -32,10 +32,10 @@ enum {
 };
 _Static_assert(Q__END <= WR_STORE_SLOTS_QUERY, "serve statements overflow their slots");
 
-#define SQL_RUN_INSERT                                                                         \
-    "INSERT INTO runs (id, workflow_id, version_id, status, trigger, logical_date, input, "    \
-    "created_at, ds, interval_start, interval_end, logical_ts, client_run_id) "                \
-    "SELECT ?1, workflow_id, id, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 "                   \
+#define SQL_RUN_INSERT                                                                      \
+    "INSERT INTO runs (id, workflow_id, version_id, status, trigger, logical_date, input, " \
+    "created_at, ds, interval_start, interval_end, logical_ts, client_run_id) "             \
+    "SELECT ?1, workflow_id, id, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 "                \
     "FROM workflow_versions WHERE id = ?2"
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -85,8 +85,7 @@ int wr_store_run_insert(wr_store_t *store, const wr_run_row_t *row, const char *
     }
     for (size_t i = 0; i < n_tasks; i++) {
         st = q(store, Q_TI_INSERT,
-               "INSERT INTO task_instances (run_id, task, state) VALUES (?1, ?2, 'pending')",
-               err);
+               "INSERT INTO task_instances (run_id, task, state) VALUES (?1, ?2, 'pending')", err);
         if (st == NULL) {
             rc = WR_ESTORE;
             goto done;
@@ -161,8 +160,7 @@ done:
     return wr__store_tx_end(store, rc, err);
 }
 
-static int lookup_i64(wr_store_t *store, sqlite3_stmt *st, int64_t *out, bool *found,
-                      wr_err_t *err)
+static int lookup_i64(wr_store_t *store, sqlite3_stmt *st, int64_t *out, bool *found, wr_err_t *err)
 {
     int rc = sqlite3_step(st);
     *found = false;
@@ -244,8 +242,7 @@ int wr_store_definition_loaded(wr_store_t *store, const char *name, const char *
     bind_text(st, 2, hash);
     if ((rc = lookup_i64(store, st, version_id, &found, err)) != 0)
         goto done;
-    st = q(store, Q_WF_CURRENT, "UPDATE workflows SET current_version_id = ?2 WHERE id = ?1",
-           err);
+    st = q(store, Q_WF_CURRENT, "UPDATE workflows SET current_version_id = ?2 WHERE id = ?1", err);
     if (st == NULL) {
         rc = WR_ESTORE;
         goto done;
@@ -298,8 +295,8 @@ int wr_store_definition_errors(wr_store_t *store, const char *path, const char *
         goto done;
     if (problems != NULL) {
         /* The workflow this file held keeps running its last good version. */
-        char *sql = sqlite3_mprintf("UPDATE workflows SET load_error = %Q WHERE path = %Q",
-                                    problems, path);
+        char *sql =
+            sqlite3_mprintf("UPDATE workflows SET load_error = %Q WHERE path = %Q", problems, path);
         char *msg = NULL;
         if (sqlite3_exec(wr__store_db(store), sql, NULL, NULL, &msg) != SQLITE_OK) {
             rc = wr_err_set(err, WR_ESTORE, "database: %s", msg ? msg : "?");
@@ -326,8 +323,8 @@ int wr_store_workflow_set_paused(wr_store_t *store, const char *name, bool pause
 int wr_store_schedule_last(wr_store_t *store, int64_t workflow_id, int64_t *ts, bool *found,
                            wr_err_t *err)
 {
-    sqlite3_stmt *st = q(store, Q_SCHED_LAST,
-                         "SELECT last_fire FROM schedule_state WHERE workflow_id = ?1", err);
+    sqlite3_stmt *st =
+        q(store, Q_SCHED_LAST, "SELECT last_fire FROM schedule_state WHERE workflow_id = ?1", err);
     if (st == NULL)
         return WR_ESTORE;
     sqlite3_bind_int64(st, 1, workflow_id);

@@ -17,7 +17,7 @@ typedef struct wr_run_row_s {
     const char *status;  /* "RUNNING" or "QUEUED" (waiting for max_active_runs) */
     const char *trigger; /* manual, schedule, api, file */
     const char *logical_date;
-    int64_t logical_ts;  /* Unix seconds of the logical date */
+    int64_t logical_ts; /* Unix seconds of the logical date */
     const char *ds;
     const char *interval_start, *interval_end;
     const char *input_json;
@@ -31,14 +31,13 @@ typedef struct wr_run_row_s {
 WR_MUST_CHECK int wr_store_run_insert(wr_store_t *store, const wr_run_row_t *row,
                                       const char *const *tasks, size_t n_tasks, wr_err_t *err);
 /** QUEUED -> RUNNING (or back to RUNNING for a retried run), with its event. */
-WR_MUST_CHECK int wr_store_run_set_status(wr_store_t *store, const char *run_id,
-                                          const char *status, const char *event, wr_err_t *err);
+WR_MUST_CHECK int wr_store_run_set_status(wr_store_t *store, const char *run_id, const char *status,
+                                          const char *event, wr_err_t *err);
 
 /** Records a definition loaded from `path`: the workflow row (created on first sight, marked
  *  present, its schedule/zone/path/current version updated) and its version. */
-WR_MUST_CHECK int wr_store_definition_loaded(wr_store_t *store, const char *name,
-                                             const char *kind, const char *path,
-                                             const char *source, const char *hash,
+WR_MUST_CHECK int wr_store_definition_loaded(wr_store_t *store, const char *name, const char *kind,
+                                             const char *path, const char *source, const char *hash,
                                              const char *schedule, const char *timezone,
                                              int64_t *workflow_id, int64_t *version_id,
                                              bool *paused, wr_err_t *err);
@@ -61,8 +60,7 @@ WR_MUST_CHECK int wr_store_fire_exists(wr_store_t *store, int64_t workflow_id,
 /** The run a client created with `client_run_id` for the workflow, copied into out[64]
  *  ("" when none). */
 WR_MUST_CHECK int wr_store_run_by_client_id(wr_store_t *store, int64_t workflow_id,
-                                            const char *client_run_id, char out[64],
-                                            wr_err_t *err);
+                                            const char *client_run_id, char out[64], wr_err_t *err);
 
 /** Every run not ended (RUNNING or QUEUED), oldest first, as a new JSON array of
  *  {id, workflow, version_id, status, trigger, input, ds, logical_date, logical_ts,

@@ -161,8 +161,8 @@ done:
     return rc;
 }
 
-int wr_template_render_json(const json_t *v, wr_tpl_resolve_cb resolve, void *ctx,
-                            json_t **out, wr_err_t *err)
+int wr_template_render_json(const json_t *v, wr_tpl_resolve_cb resolve, void *ctx, json_t **out,
+                            wr_err_t *err)
 {
     json_t *copy = NULL;
     int rc = 0;

@@ -31,8 +31,7 @@ typedef int (*wr_tpl_visit_cb)(void *ctx, const wr_tpl_expr_t *expr, wr_err_t *e
 
 /** Calls `visit` for each template in `s`, in order; stops at the first non-zero return.
  *  An unclosed `{{` or a malformed expression is WR_ETEMPLATE. */
-WR_MUST_CHECK int wr_template_scan(const char *s, wr_tpl_visit_cb visit, void *ctx,
-                                   wr_err_t *err);
+WR_MUST_CHECK int wr_template_scan(const char *s, wr_tpl_visit_cb visit, void *ctx, wr_err_t *err);
 
 /** Returns the value of `expr`, borrowed from the caller's data, or NULL with err set
  *  (a missing value). */

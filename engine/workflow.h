@@ -28,7 +28,7 @@ typedef enum {
 
 /** A Retry entry (DAG `retry:` item or ASL `Retry` element). */
 typedef struct wr_retrier_s {
-    char **errors;        /* error names matched, owned */
+    char **errors; /* error names matched, owned */
     size_t n_errors;
     int64_t interval_ms;  /* first delay; default 1000 */
     int max_attempts;     /* retries granted (not tries); default 3 */
@@ -41,7 +41,7 @@ typedef struct wr_retrier_s {
 typedef struct wr_catcher_s {
     char **errors;
     size_t n_errors;
-    char *next;       /* target task name, owned */
+    char *next;        /* target task name, owned */
     size_t next_index; /* index of the target in wr_workflow_t.tasks */
 } wr_catcher_t;
 
@@ -57,11 +57,11 @@ typedef struct wr_wtask_s {
     size_t n_retry;
     wr_catcher_t *catchers;
     size_t n_catch;
-    int64_t timeout_ms;  /* per attempt; 0 = none */
-    bool catch_target;   /* named by some catch.next: runs only when a catch fires */
-    int priority;        /* higher first among tasks waiting for a slot; default 0 */
-    char *pool;          /* named pool (weir.yaml `pools:`) whose slots it takes; or NULL */
-    int line, column;    /* where the task's key is in the file (1-based) */
+    int64_t timeout_ms; /* per attempt; 0 = none */
+    bool catch_target;  /* named by some catch.next: runs only when a catch fires */
+    int priority;       /* higher first among tasks waiting for a slot; default 0 */
+    char *pool;         /* named pool (weir.yaml `pools:`) whose slots it takes; or NULL */
+    int line, column;   /* where the task's key is in the file (1-based) */
 } wr_wtask_t;
 
 /** A file trigger: each new complete file matching `pattern` in folder `path` starts a run
@@ -83,7 +83,7 @@ typedef struct wr_workflow_s {
     bool catchup;
     int max_active_runs;
     int max_active_tasks; /* tasks of this DAG running at once, over all its runs; 0 = none */
-    json_t *params;    /* declared params with their defaults (object); owned */
+    json_t *params;       /* declared params with their defaults (object); owned */
     wr_file_trigger_t *file_triggers;
     size_t n_file_triggers;
     wr_wtask_t *tasks; /* in file order */

@@ -59,8 +59,7 @@ static int fail_at(conv_t *c, const yaml_node_t *n, const char *msg, const char 
     if (c->rc == 0)
         c->rc = wr_err_set_at(c->err, WR_EPARSE, (int)n->start_mark.line + 1,
                               (int)n->start_mark.column + 1, "%s:%d:%d: %s%s", c->path,
-                              (int)n->start_mark.line + 1, (int)n->start_mark.column + 1, msg,
-                              arg);
+                              (int)n->start_mark.line + 1, (int)n->start_mark.column + 1, msg, arg);
     return c->rc;
 }
 
@@ -76,8 +75,8 @@ static json_t *convert(conv_t *c, yaml_node_t *n, int depth) /* NOLINT(misc-no-r
                                    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE);
     if (n->type == YAML_SEQUENCE_NODE) {
         json_t *a = json_array();
-        for (yaml_node_item_t *it = n->data.sequence.items.start;
-             it < n->data.sequence.items.top; it++)
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++)
             json_array_append_new(a, convert(c, yaml_document_get_node(c->doc, *it), depth + 1));
         return a;
     }
@@ -117,8 +116,8 @@ int wr_yaml_to_json(const char *path, const char *text, size_t len, json_t **out
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
         int line = (int)parser.problem_mark.line + 1, col = (int)parser.problem_mark.column + 1;
-        int rc = wr_err_set_at(err, WR_EPARSE, line, col, "%s:%d:%d: YAML syntax error: %s",
-                               path, line, col, parser.problem ? parser.problem : "malformed");
+        int rc = wr_err_set_at(err, WR_EPARSE, line, col, "%s:%d:%d: YAML syntax error: %s", path,
+                               line, col, parser.problem ? parser.problem : "malformed");
         yaml_parser_delete(&parser);
         return rc;
     }

@@ -49,8 +49,7 @@ static int validate(const json_t *conf, wr_err_t *err)
             if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                   (p != k && *p >= '0' && *p <= '9')))
                 return wr_err_set(err, WR_EINVALID,
-                                  "inputs: '%s' is not a valid table name (letters, digits, _)",
-                                  k);
+                                  "inputs: '%s' is not a valid table name (letters, digits, _)", k);
     }
     json_object_foreach(json_object_get(conf, "env"), k, v)
     {

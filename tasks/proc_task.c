@@ -21,8 +21,8 @@ static void last_line(const char *s, size_t len, const char **start, size_t *n)
 {
     size_t end = len;
 
-    while (end > 0 && (s[end - 1] == '\n' || s[end - 1] == '\r' || s[end - 1] == ' ' ||
-                       s[end - 1] == '\t'))
+    while (end > 0 &&
+           (s[end - 1] == '\n' || s[end - 1] == '\r' || s[end - 1] == ' ' || s[end - 1] == '\t'))
         end--;
     size_t b = end;
     while (b > 0 && s[b - 1] != '\n')

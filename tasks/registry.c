@@ -17,8 +17,12 @@ extern const wr_task_type_t wr_task_copy_to_redshift;
 extern const wr_task_type_t wr_task_sns_alert;
 
 static const wr_task_type_t *const registry[] = {
-    &wr_task_local_transform, &wr_task_lambda_invoke,    &wr_task_glue_job,
-    &wr_task_crawler,         &wr_task_copy_to_redshift, &wr_task_sns_alert,
+    &wr_task_local_transform,
+    &wr_task_lambda_invoke,
+    &wr_task_glue_job,
+    &wr_task_crawler,
+    &wr_task_copy_to_redshift,
+    &wr_task_sns_alert,
     NULL,
 };
 

@@ -38,7 +38,10 @@ typedef struct wr_param_s {
     bool required;
 } wr_param_t;
 
-#define WR_PARAM_END {NULL, 0, false}
+#define WR_PARAM_END   \
+    {                  \
+        NULL, 0, false \
+    }
 
 /** What an attempt ended with. Owned by whoever holds it; see each function. */
 typedef struct wr_task_result_s {
@@ -57,18 +60,18 @@ typedef void (*wr_task_done_cb)(wr_task_attempt_t *ta, wr_task_result_t *res);
 
 /** One attempt of one task, owned by the run that started it. */
 struct wr_task_attempt_s {
-    struct wr_engine_s *eng;            /* public, read-only */
-    const struct wr_task_type_s *type;  /* public, read-only */
-    json_t *conf;                       /* rendered fields; owned by the attempt */
-    const char *run_id;                 /* borrowed from the run */
-    const char *task_name;              /* borrowed from the workflow */
-    int attempt;                        /* 1 on the first try */
-    const char *token;                  /* idempotency token of this attempt; borrowed */
-    int pid;                            /* set by the type when it runs a process group */
-    void *impl;                         /* private to the task type */
-    wr_task_done_cb done_cb;            /* private: the run's */
-    void *data;                         /* private: the run's */
-    bool canceled;                      /* set by wr_task_attempt_cancel() */
+    struct wr_engine_s *eng;           /* public, read-only */
+    const struct wr_task_type_s *type; /* public, read-only */
+    json_t *conf;                      /* rendered fields; owned by the attempt */
+    const char *run_id;                /* borrowed from the run */
+    const char *task_name;             /* borrowed from the workflow */
+    int attempt;                       /* 1 on the first try */
+    const char *token;                 /* idempotency token of this attempt; borrowed */
+    int pid;                           /* set by the type when it runs a process group */
+    void *impl;                        /* private to the task type */
+    wr_task_done_cb done_cb;           /* private: the run's */
+    void *data;                        /* private: the run's */
+    bool canceled;                     /* set by wr_task_attempt_cancel() */
 };
 
 typedef struct wr_task_type_s {

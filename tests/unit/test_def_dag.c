@@ -34,41 +34,40 @@ static char *load_bad(const char *text, wr_err_t *err)
 
 static void full_example_parses(void)
 {
-    wr_workflow_t *wf = load_ok(
-        "name: daily\n"
-        "schedule: '0 2 * * *'\n"
-        "timezone: Europe/London\n"
-        "catchup: true\n"
-        "max_active_runs: 2\n"
-        "params: {prefix: data/raw, n: 3}\n"
-        "defaults:\n"
-        "  timeout: 5m\n"
-        "  retry:\n"
-        "    - errors: [Custom.A]\n"
-        "      interval: 0\n"
-        "      max_attempts: 2\n"
-        "    - errors: [States.ALL]\n"
-        "      interval: 10s\n"
-        "      backoff_rate: 1.5\n"
-        "      max_delay: 1m\n"
-        "      jitter: FULL\n"
-        "tasks:\n"
-        "  a:\n"
-        "    type: local_transform\n"
-        "    command: echo {{ params.prefix }}/{{ ds }}\n"
-        "  b:\n"
-        "    type: local_transform\n"
-        "    depends_on: a\n"
-        "    trigger_rule: all_done\n"
-        "    timeout: 90\n"
-        "    command: [echo, '{{ tasks.a.output }}']\n"
-        "    catch:\n"
-        "      - errors: [States.ALL]\n"
-        "        next: alert\n"
-        "  alert:\n"
-        "    type: lambda_invoke\n"
-        "    function: notify\n"
-        "    payload: {why: '{{ error.Cause }}', n: 1}\n");
+    wr_workflow_t *wf = load_ok("name: daily\n"
+                                "schedule: '0 2 * * *'\n"
+                                "timezone: Europe/London\n"
+                                "catchup: true\n"
+                                "max_active_runs: 2\n"
+                                "params: {prefix: data/raw, n: 3}\n"
+                                "defaults:\n"
+                                "  timeout: 5m\n"
+                                "  retry:\n"
+                                "    - errors: [Custom.A]\n"
+                                "      interval: 0\n"
+                                "      max_attempts: 2\n"
+                                "    - errors: [States.ALL]\n"
+                                "      interval: 10s\n"
+                                "      backoff_rate: 1.5\n"
+                                "      max_delay: 1m\n"
+                                "      jitter: FULL\n"
+                                "tasks:\n"
+                                "  a:\n"
+                                "    type: local_transform\n"
+                                "    command: echo {{ params.prefix }}/{{ ds }}\n"
+                                "  b:\n"
+                                "    type: local_transform\n"
+                                "    depends_on: a\n"
+                                "    trigger_rule: all_done\n"
+                                "    timeout: 90\n"
+                                "    command: [echo, '{{ tasks.a.output }}']\n"
+                                "    catch:\n"
+                                "      - errors: [States.ALL]\n"
+                                "        next: alert\n"
+                                "  alert:\n"
+                                "    type: lambda_invoke\n"
+                                "    function: notify\n"
+                                "    payload: {why: '{{ error.Cause }}', n: 1}\n");
     ASSERT_STR_EQ(wf->name, "daily");
     ASSERT_STR_EQ(wf->schedule, "0 2 * * *");
     ASSERT_STR_EQ(wf->timezone, "Europe/London");
@@ -246,8 +245,7 @@ static void templates_are_checked(void)
 static void yaml_syntax_error_has_position(void)
 {
     wr_err_t err;
-    char *all = load_bad("tasks:\n  a:\n    type: local_transform\n    command: echo b: c\n",
-                         &err);
+    char *all = load_bad("tasks:\n  a:\n    type: local_transform\n    command: echo b: c\n", &err);
     ASSERT_CONTAINS(all, "t.yaml:4:");
     ASSERT_CONTAINS(all, "YAML syntax error");
     ASSERT_EQ(err.line, 4);

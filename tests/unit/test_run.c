@@ -79,8 +79,8 @@ static void fixture_dispose(fixture_t *f)
 
 static const char *task_state(json_t *res, const char *task)
 {
-    return json_string_value(json_object_get(json_object_get(json_object_get(res, "tasks"), task),
-                                             "state"));
+    return json_string_value(
+        json_object_get(json_object_get(json_object_get(res, "tasks"), task), "state"));
 }
 
 static int64_t task_attempts(json_t *res, const char *task)
@@ -96,12 +96,12 @@ static void trigger_rule_matrix(void)
     static const struct {
         const char *rule, *ups, *want;
     } cases[] = {
-        {"all_success", "ok", "succeeded"},      {"all_success", "ok, bad", "upstream_failed"},
-        {"all_success", "ok, sk", "skipped"},    {"one_success", "ok, bad", "succeeded"},
+        {"all_success", "ok", "succeeded"},        {"all_success", "ok, bad", "upstream_failed"},
+        {"all_success", "ok, sk", "skipped"},      {"one_success", "ok, bad", "succeeded"},
         {"one_success", "bad", "upstream_failed"}, {"one_success", "sk", "skipped"},
-        {"one_failed", "ok, bad", "succeeded"},  {"one_failed", "ok, sk", "skipped"},
-        {"none_failed", "ok, sk", "succeeded"},  {"none_failed", "ok, bad", "upstream_failed"},
-        {"all_done", "ok, bad, sk", "succeeded"}, {"always", "bad", "succeeded"},
+        {"one_failed", "ok, bad", "succeeded"},    {"one_failed", "ok, sk", "skipped"},
+        {"none_failed", "ok, sk", "succeeded"},    {"none_failed", "ok, bad", "upstream_failed"},
+        {"all_done", "ok, bad, sk", "succeeded"},  {"always", "bad", "succeeded"},
     };
     wr_buf_t b;
     fixture_t f;
@@ -158,13 +158,15 @@ static void propagation_through_levels(void)
 static void catch_target_runs_once(void)
 {
     fixture_t f;
-    json_t *res = run_dag(
-        "tasks:\n"
-        "  a: {type: local_transform, command: 'exit 1', catch: [{errors: [States.ALL], next: h}]}\n"
-        "  b: {type: local_transform, command: 'exit 1', catch: [{errors: [States.ALL], next: h}]}\n"
-        "  h: {type: local_transform, command: 'echo handled {{ error.Error }}'}\n"
-        "  after: {type: local_transform, command: 'true', depends_on: [h]}\n",
-        -1, &f);
+    json_t *res =
+        run_dag("tasks:\n"
+                "  a: {type: local_transform, command: 'exit 1', catch: [{errors: [States.ALL], "
+                "next: h}]}\n"
+                "  b: {type: local_transform, command: 'exit 1', catch: [{errors: [States.ALL], "
+                "next: h}]}\n"
+                "  h: {type: local_transform, command: 'echo handled {{ error.Error }}'}\n"
+                "  after: {type: local_transform, command: 'true', depends_on: [h]}\n",
+                -1, &f);
     ASSERT_STR_EQ(json_string_value(json_object_get(res, "status")), "SUCCEEDED");
     ASSERT_STR_EQ(task_state(res, "a"), "caught");
     ASSERT_STR_EQ(task_state(res, "b"), "caught");
