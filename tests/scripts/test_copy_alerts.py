@@ -188,10 +188,6 @@ tasks:
     type: copy_to_redshift
     table: t
     from: nowhere/x.csv
-  folder:
-    type: copy_to_redshift
-    table: t
-    from: empty_dir
 """)
     os.makedirs(os.path.join(d, "empty_dir"), exist_ok=True)
     check(rc == 1 and res.get("error") == "Redshift.FileNotFound"
