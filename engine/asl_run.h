@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT
+ * engine/asl_run.h: one execution of an Amazon States Language state machine.
+ *
+ * The interpreter runs on the engine's loop and never blocks: Task states are task attempts
+ * (tasks/task.h) that report back through a callback, Wait states and retry delays are
+ * uv timers, and Parallel branches and Map iterations are child executions interleaved one
+ * state transition at a time on a ready queue (up to MaxConcurrency at once). Every
+ * transition is recorded as a Step Functions-style history event (ExecutionStarted,
+ * <Type>StateEntered/Exited with input and output, TaskScheduled/Started/Succeeded/Failed/
+ * TimedOut, ParallelState*, MapState*, MapIteration*, Execution*) before it is acted on.
+ *
+ * Thread: loop thread only. Lifecycle: wr_asl_run_start() -> the done callback, exactly
+ * once, from the loop -> wr_asl_run_close(), which frees the run once its handles are
+ * closed. */
+#ifndef WR_ENGINE_ASL_RUN_H
+#define WR_ENGINE_ASL_RUN_H
+
+#include <jansson.h>
+
+#include "engine/def_asl.h"
+#include "engine/loop.h"
+
+#define WR_ASL_PAYLOAD_MAX 262144 /* 256 KiB: AWS's limit on a state's input/output/result */
+
+typedef struct wr_asl_run_s wr_asl_run_t;
+typedef void (*wr_asl_run_done_cb)(wr_asl_run_t *run, void *data);
+
+typedef struct wr_asl_run_opts_s {
+    const char *run_id;  /* NULL: a new UUID */
+    const char *trigger; /* "manual", "schedule", "api"...; NULL: "manual" */
+    int64_t version_id;  /* the definition version (wr_store_definition_put) */
+} wr_asl_run_opts_t;
+
+/** Starts an execution of `asl` (borrowed: it must outlive the run) with `input` (any JSON
+ *  value, borrowed; copied). The run row and ExecutionStarted are recorded before anything
+ *  runs. On success the callback will be called exactly once, from the loop, and *out (if
+ *  not NULL) is the run, owned by the caller (wr_asl_run_close after the callback). */
+WR_MUST_CHECK int wr_asl_run_start(wr_engine_t *eng, const wr_asl_t *asl, const json_t *input,
+                                   const wr_asl_run_opts_t *opts, wr_asl_run_done_cb cb, void *data,
+                                   wr_asl_run_t **out, wr_err_t *err);
+/** Stops an execution: running tasks are canceled, timers stopped; it ends ABORTED.
+ *  Idempotent; a no-op once the run has ended. */
+void wr_asl_run_abort(wr_asl_run_t *run, const char *why);
+/** Frees a finished run once its handles are closed. NULL is a no-op. */
+void wr_asl_run_close(wr_asl_run_t *run);
+
+/** The run's id. Borrowed. */
+const char *wr_asl_run_id(const wr_asl_run_t *run);
+/** "RUNNING", "SUCCEEDED", "FAILED" or "ABORTED". */
+const char *wr_asl_run_status(const wr_asl_run_t *run);
+/** The `weir run --json` object: {"status","output"} or {"status","error","cause"} (error
+ *  and cause may be null, as AWS reports a Fail state without them), plus "run_id".
+ *  New reference. */
+json_t *wr_asl_run_result_json(const wr_asl_run_t *run);
+
+#endif
