@@ -313,6 +313,8 @@ static bool needs_quotes(const char *s, size_t len)
         return true; /* "" keeps an empty string apart from a missing value */
     if (s[0] == ' ' || s[0] == '\t' || s[len - 1] == ' ' || s[len - 1] == '\t')
         return true;
+    if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+        return true; /* a reader would skip it as the file's byte order mark */
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (c == ',' || c == '"' || c == '\r' || c == '\n')

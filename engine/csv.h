@@ -10,8 +10,9 @@
  * value) from "" (an empty string). Errors name the file and the 1-based line.
  *
  * The writer quotes a field only when it must: when it contains a comma, a quote, CR or LF,
- * or has leading or trailing space; an empty string is written as "" and a missing value
- * (NULL) as nothing, which the reader above reads back faithfully. Records end with LF.
+ * has leading or trailing space, or starts with a byte order mark; an empty string is written as ""
+ * and a missing value (NULL) as nothing, which the reader above reads back faithfully. Records end
+ * with LF.
  *
  * Thread: a reader is used by one thread at a time. No sqlite here. */
 #ifndef WR_ENGINE_CSV_H

@@ -11,6 +11,9 @@
 #include <yaml.h>
 
 #define MAX_DEPTH 64
+/* Aliases let a few bytes name a huge tree ("billion laughs", or `&a [*a, *a]`, which refers
+ * to itself): beyond the document's own nodes, at most this many values come from aliases. */
+#define MAX_ALIAS_VALUES 100000
 
 static bool is_null(const char *s)
 {
@@ -52,6 +55,7 @@ typedef struct {
     yaml_document_t *doc;
     wr_err_t *err;
     int rc;
+    size_t budget; /* values that may still be made */
 } conv_t;
 
 static int fail_at(conv_t *c, const yaml_node_t *n, const char *msg, const char *arg)
@@ -70,6 +74,11 @@ static json_t *convert(conv_t *c, yaml_node_t *n, int depth) /* NOLINT(misc-no-r
         fail_at(c, n, "nesting deeper than 64 levels", "");
         return json_null();
     }
+    if (c->budget == 0) {
+        fail_at(c, n, "too many values after expanding aliases", "");
+        return json_null();
+    }
+    c->budget--;
     if (n->type == YAML_SCALAR_NODE)
         return wr_yaml_scalar_json((const char *)n->data.scalar.value, n->data.scalar.length,
                                    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE);
@@ -107,7 +116,7 @@ int wr_yaml_to_json(const char *path, const char *text, size_t len, json_t **out
 {
     yaml_parser_t parser;
     yaml_document_t doc;
-    conv_t c = {path, &doc, err, 0};
+    conv_t c = {path, &doc, err, 0, 0};
     yaml_node_t *root;
     json_t *v;
 
@@ -122,6 +131,7 @@ int wr_yaml_to_json(const char *path, const char *text, size_t len, json_t **out
         return rc;
     }
     root = yaml_document_get_root_node(&doc);
+    c.budget = (size_t)(doc.nodes.top - doc.nodes.start) + MAX_ALIAS_VALUES;
     v = root ? convert(&c, root, 0) : json_null();
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);

@@ -14,8 +14,8 @@
 json_t *wr_yaml_scalar_json(const char *s, size_t len, bool plain);
 
 /** Parses the single YAML document in text[0..len) into *out (new reference). Errors
- *  (syntax, duplicate keys, non-scalar keys, nesting deeper than 64) name
- *  `path:line:column`. */
+ *  (syntax, duplicate keys, non-scalar keys, nesting deeper than 64, aliases expanding to
+ *  more than 100,000 extra values) name `path:line:column`. */
 WR_MUST_CHECK int wr_yaml_to_json(const char *path, const char *text, size_t len, json_t **out,
                                   wr_err_t *err);
 
