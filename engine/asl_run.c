@@ -27,6 +27,7 @@
 #include "engine/policy.h"
 #include "engine/run.h"
 #include "engine/store.h"
+#include "engine/store_serve.h"
 #include "tasks/task.h"
 
 #define STEPS_PER_TURN 512          /* state transitions per loop turn before yielding */
@@ -2110,8 +2111,21 @@ int wr_asl_run_start(wr_engine_t *eng, const wr_asl_t *asl, const json_t *input,
     uv_timer_init(&eng->loop, &run->exec_timer);
     run->top = frame_new(run, asl->machine, NULL, NULL, 0);
     input_text = wr_json_dumps(run->input);
-    rc = wr_store_run_create(eng->store, run->id, opts ? opts->version_id : 0, run->trigger,
-                             run->start_iso, input_text, NULL, 0, err);
+    {
+        wr_run_row_t row;
+        memset(&row, 0, sizeof(row));
+        row.id = run->id;
+        row.version_id = opts ? opts->version_id : 0;
+        row.status = "RUNNING";
+        row.trigger = run->trigger;
+        row.logical_date = opts && opts->logical_date ? opts->logical_date : run->start_iso;
+        row.logical_ts = opts && opts->logical_ts ? opts->logical_ts : wr_now_ms() / 1000;
+        row.ds = opts ? opts->ds : NULL;
+        row.input_json = input_text;
+        row.client_run_id = opts ? opts->client_run_id : NULL;
+        row.schedule_fire = opts ? opts->schedule_fire : false;
+        rc = wr_store_run_insert(eng->store, &row, NULL, 0, err);
+    }
     free(input_text);
     if (rc != 0) {
         run->finished = true;

@@ -29,6 +29,12 @@ typedef struct wr_asl_run_opts_s {
     const char *run_id;  /* NULL: a new UUID */
     const char *trigger; /* "manual", "schedule", "api"...; NULL: "manual" */
     int64_t version_id;  /* the definition version (wr_store_definition_put) */
+    /* For the daemon (all optional): */
+    const char *logical_date;  /* the run's logical date (ISO 8601); NULL: its start */
+    int64_t logical_ts;        /* Unix seconds of logical_date */
+    const char *ds;            /* YYYY-MM-DD of the logical date */
+    const char *client_run_id; /* the execution name a client chose */
+    bool schedule_fire;        /* a scheduled fire: also advances the scheduler's record */
 } wr_asl_run_opts_t;
 
 /** Starts an execution of `asl` (borrowed: it must outlive the run) with `input` (any JSON
