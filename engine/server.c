@@ -25,8 +25,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "engine/asl_run.h"
 #include "engine/config.h"
 #include "engine/cron.h"
+#include "engine/def_asl.h"
 #include "engine/def_dag.h"
 #include "engine/loop.h"
 #include "engine/run.h"
@@ -38,8 +40,10 @@
 
 /* ==== Structures ==== */
 
+/* One version of a definition: a DAG or a state machine. */
 typedef struct wfref_s {
-    wr_workflow_t *wf;
+    wr_workflow_t *wf; /* a DAG, or NULL */
+    wr_asl_t *asl;     /* a state machine, or NULL */
     int64_t version_id;
     int refs;
 } wfref_t;
@@ -70,6 +74,9 @@ typedef struct dag_s {
     active_t *queue_head, *queue_tail; /* runs waiting for max_active_runs */
     wr_limiter_t task_limit;
     seen_file_t *seen; /* file triggers: candidates not fired yet */
+    bool api_defined;  /* created through the Step Functions API: not in the DAG folder */
+    int64_t since;     /* when it was first loaded (scheduler clock, s): without a start_date
+                          or an earlier fire, its schedule counts from there */
 } dag_t;
 
 struct active_s {
@@ -78,7 +85,8 @@ struct active_s {
     wr_server_t *srv;
     dag_t *dag;
     wfref_t *ref;
-    wr_run_t *run;
+    wr_run_t *run;       /* a DAG run, or NULL */
+    wr_asl_run_t *arun;  /* a state machine execution, or NULL */
     bool queued;
 };
 
@@ -228,10 +236,11 @@ const json_t *wr_server_config(const wr_server_t *srv)
 
 /* ==== Versions ==== */
 
-static wfref_t *ref_new(wr_workflow_t *wf, int64_t version_id)
+static wfref_t *ref_new(wr_workflow_t *wf, wr_asl_t *asl, int64_t version_id)
 {
     wfref_t *r = wr_xcalloc(1, sizeof(*r));
     r->wf = wf;
+    r->asl = asl;
     r->version_id = version_id;
     r->refs = 1;
     return r;
@@ -241,8 +250,45 @@ static void ref_put(wfref_t *r)
 {
     if (r != NULL && --r->refs == 0) {
         wr_workflow_free(r->wf);
+        wr_asl_free(r->asl);
         free(r);
     }
+}
+
+static const char *ref_name(const wfref_t *r)
+{
+    return r->wf ? r->wf->name : r->asl->name;
+}
+
+static const char *ref_timezone(const wfref_t *r)
+{
+    const char *tz = r->wf ? r->wf->timezone : r->asl->timezone;
+    return tz ? tz : "UTC";
+}
+
+static const char *ref_schedule(const wfref_t *r)
+{
+    return r->wf ? r->wf->schedule : r->asl->schedule;
+}
+
+static const char *ref_hash(const wfref_t *r)
+{
+    return r->wf ? r->wf->hash : r->asl->hash;
+}
+
+/* ==== Active runs: DAG runs and state machine executions ==== */
+
+static const char *active_id(const active_t *a)
+{
+    return a->run ? wr_run_id(a->run) : wr_asl_run_id(a->arun);
+}
+
+static void active_close(active_t *a)
+{
+    if (a->run)
+        wr_run_close(a->run);
+    else
+        wr_asl_run_close(a->arun);
 }
 
 static dag_t *dag_find(wr_server_t *srv, const char *name)
@@ -261,6 +307,7 @@ static wfref_t *ref_for_version(wr_server_t *srv, const char *name, int64_t vers
     dag_t *d = dag_find(srv, name);
     char *path = NULL, *source = NULL;
     wr_workflow_t *wf = NULL;
+    wr_asl_t *asl = NULL;
     int rc;
 
     if (d != NULL && d->cur != NULL && d->cur->version_id == version_id) {
@@ -274,12 +321,15 @@ static wfref_t *ref_for_version(wr_server_t *srv, const char *name, int64_t vers
         }
     if (wr_store_version_source(srv->store, version_id, &path, &source, err) != 0)
         return NULL;
-    rc = wr_dag_load_string(path, source, strlen(source), &wf, NULL, err);
+    if (wr_def_is_asl(source, strlen(source)))
+        rc = wr_asl_load_string(path, source, strlen(source), &asl, NULL, err);
+    else
+        rc = wr_dag_load_string(path, source, strlen(source), &wf, NULL, err);
     free(path);
     free(source);
     if (rc != 0)
         return NULL;
-    return ref_new(wf, version_id);
+    return ref_new(wf, asl, version_id);
 }
 
 /* ==== Runs ==== */
@@ -319,9 +369,12 @@ static void enqueue(dag_t *d, active_t *a)
 
 static bool dag_full(const dag_t *d)
 {
-    int max = d->cur ? d->cur->wf->max_active_runs : 16;
-    return d->running >= max;
+    if (d->cur == NULL || d->cur->wf == NULL)
+        return false; /* state machines: no max_active_runs */
+    return d->running >= d->cur->wf->max_active_runs;
 }
+
+static void on_asl_done(wr_asl_run_t *run, void *data);
 
 /* Creates (and records) a new run of d's current version. */
 static int start_run(dag_t *d, const json_t *input, const char *trigger, int64_t logical_ms,
@@ -329,43 +382,55 @@ static int start_run(dag_t *d, const json_t *input, const char *trigger, int64_t
                      const char *trigger_file, char out_id[64], wr_err_t *err)
 {
     wr_server_t *srv = d->srv;
-    wr_workflow_t *wf = d->cur->wf;
-    wr_run_opts_t opts;
     char logical[40], ds[16];
     int off = 0, rc;
     active_t *a;
 
-    if ((rc = wr_cron_utc_offset(wf->timezone, logical_ms / 1000, &off, err)) != 0)
+    if ((rc = wr_cron_utc_offset(ref_timezone(d->cur), logical_ms / 1000, &off, err)) != 0)
         return rc;
     wr_cron_format(logical_ms / 1000, off, logical);
     snprintf(ds, sizeof(ds), "%.10s", logical);
-    memset(&opts, 0, sizeof(opts));
-    opts.trigger = trigger;
-    opts.logical_ms = logical_ms;
-    opts.ds = ds;
-    opts.logical_date = logical;
-    opts.data_interval_start = interval_start;
-    opts.version_id = d->cur->version_id;
-    opts.client_run_id = client_run_id;
-    opts.schedule_fire = schedule_fire;
-    opts.trigger_file = trigger_file;
-    opts.task_limit = &d->task_limit;
-    opts.queued = dag_full(d) || srv->stopping;
     d->cur->refs++;
     a = active_new(srv, d, d->cur);
-    rc = wr_run_start(&srv->eng, wf, input, &opts, on_run_done, a, &a->run, err);
+    if (d->cur->asl != NULL) {
+        wr_asl_run_opts_t ao;
+        memset(&ao, 0, sizeof(ao));
+        ao.trigger = trigger;
+        ao.version_id = d->cur->version_id;
+        ao.logical_date = logical;
+        ao.logical_ts = logical_ms / 1000;
+        ao.ds = ds;
+        ao.client_run_id = client_run_id;
+        ao.schedule_fire = schedule_fire;
+        rc = wr_asl_run_start(&srv->eng, d->cur->asl, input, &ao, on_asl_done, a, &a->arun, err);
+    } else {
+        wr_run_opts_t opts;
+        memset(&opts, 0, sizeof(opts));
+        opts.trigger = trigger;
+        opts.logical_ms = logical_ms;
+        opts.ds = ds;
+        opts.logical_date = logical;
+        opts.data_interval_start = interval_start;
+        opts.version_id = d->cur->version_id;
+        opts.client_run_id = client_run_id;
+        opts.schedule_fire = schedule_fire;
+        opts.trigger_file = trigger_file;
+        opts.task_limit = &d->task_limit;
+        opts.queued = dag_full(d) || srv->stopping;
+        rc = wr_run_start(&srv->eng, d->cur->wf, input, &opts, on_run_done, a, &a->run, err);
+        if (rc == 0 && opts.queued)
+            enqueue(d, a);
+    }
     if (rc != 0) {
         active_unlink(srv, a);
         ref_put(a->ref);
         free(a);
         return rc;
     }
-    if (opts.queued)
-        enqueue(d, a);
-    else
+    if (!a->queued)
         d->running++;
     if (out_id != NULL)
-        snprintf(out_id, 64, "%s", wr_run_id(a->run));
+        snprintf(out_id, 64, "%s", active_id(a));
     changed(srv);
     return 0;
 }
@@ -383,14 +448,12 @@ static void admit_queued(dag_t *d)
     }
 }
 
-static void on_run_done(wr_run_t *run, void *data)
+static void run_ended(active_t *a, const char *name, const char *status)
 {
-    active_t *a = data;
     wr_server_t *srv = a->srv;
     dag_t *d = a->dag;
 
-    fprintf(stderr, "run %s of %s ended %s\n", wr_run_id(run), wr_run_workflow(run)->name,
-            wr_run_status(run));
+    fprintf(stderr, "run %s of %s ended %s\n", active_id(a), name, status);
     if (a->queued && d != NULL) { /* aborted while queued */
         for (active_t **pp = &d->queue_head; *pp; pp = &(*pp)->qnext)
             if (*pp == a) {
@@ -404,12 +467,23 @@ static void on_run_done(wr_run_t *run, void *data)
         d->running--;
     }
     active_unlink(srv, a);
-    wr_run_close(run);
+    active_close(a);
     ref_put(a->ref);
     free(a);
     if (d != NULL)
         admit_queued(d);
     changed(srv);
+}
+
+static void on_run_done(wr_run_t *run, void *data)
+{
+    run_ended(data, wr_run_workflow(run)->name, wr_run_status(run));
+}
+
+static void on_asl_done(wr_asl_run_t *run, void *data)
+{
+    active_t *a = data;
+    run_ended(a, ref_name(a->ref), wr_asl_run_status(run));
 }
 
 /* ==== Scheduler ==== */
@@ -445,13 +519,13 @@ static void fire(dag_t *d, int64_t at, int64_t prev)
     bool exists = false;
     int off = 0;
 
-    if (wr_cron_utc_offset(d->cur->wf->timezone, at, &off, &err) != 0)
+    if (wr_cron_utc_offset(ref_timezone(d->cur), at, &off, &err) != 0)
         return;
     wr_cron_format(at, off, logical);
     if (wr_store_fire_exists(srv->store, d->wf_id, logical, &exists, &err) != 0 || exists)
         return; /* one run per (workflow, logical date), even across restarts */
     prev_text[0] = '\0';
-    if (prev > 0 && wr_cron_utc_offset(d->cur->wf->timezone, prev, &off, &err) == 0)
+    if (prev > 0 && wr_cron_utc_offset(ref_timezone(d->cur), prev, &off, &err) == 0)
         wr_cron_format(prev, off, prev_text);
     if (start_run(d, NULL, "schedule", at * 1000, prev_text[0] ? prev_text : NULL, NULL, true, NULL,
                   NULL, &err) != 0) {
@@ -468,7 +542,7 @@ static void fire(dag_t *d, int64_t at, int64_t prev)
 static int64_t latest_fire(dag_t *d, int64_t after, int64_t now)
 {
     static const int64_t windows[] = {3600, 86400, 32 * 86400, 367 * 86400, 5 * 367 * 86400};
-    const char *tz = d->cur->wf->timezone;
+    const char *tz = ref_timezone(d->cur);
 
     for (size_t w = 0; w < WR_ARRAY_SIZE(windows); w++) {
         int64_t from = now - windows[w], t, best = 0;
@@ -490,7 +564,9 @@ static int64_t latest_fire(dag_t *d, int64_t after, int64_t now)
 static void schedule_check(dag_t *d)
 {
     wr_server_t *srv = d->srv;
-    wr_workflow_t *wf;
+    const wr_workflow_t *wf;
+    const char *tz, *start_date = NULL, *end_date = NULL;
+    bool catchup = false;
     int64_t now, last = 0, lower, end = INT64_MAX, next;
     bool found = false;
     int off;
@@ -502,20 +578,25 @@ static void schedule_check(dag_t *d)
         !srv->recovered)
         return;
     wf = d->cur->wf;
+    tz = ref_timezone(d->cur);
+    if (wf != NULL) { /* a state machine's wrapper has no bounds: it fires from now on */
+        start_date = wf->start_date;
+        end_date = wf->end_date;
+        catchup = wf->catchup;
+    }
     now = clock_now_ms(srv) / 1000;
     if (wr_store_schedule_last(srv->store, d->wf_id, &last, &found, &err) != 0) {
         fprintf(stderr, "weir serve: %s\n", err.msg);
         return;
     }
-    lower = found ? last : (wf->start_date ? date_start(wf->start_date, wf->timezone) - 1 : 0);
-    if (wf->end_date)
-        end = date_start(wf->end_date, wf->timezone) + 86400 - 1;
+    lower = found ? last : (start_date ? date_start(start_date, tz) - 1 : d->since);
+    if (end_date)
+        end = date_start(end_date, tz) + 86400 - 1;
     if (lower > 0 || found) {
-        if (wf->catchup) {
+        if (catchup) {
             int64_t t = lower, prev = found ? last : 0;
             for (int n = 0; n < MAX_FIRES_PER_CHECK; n++) {
-                if (wr_cron_next(d->cron, wf->timezone, t, &t, &off, NULL) != 0 || t > now ||
-                    t > end)
+                if (wr_cron_next(d->cron, tz, t, &t, &off, NULL) != 0 || t > now || t > end)
                     break;
                 fire(d, t, prev);
                 prev = t;
@@ -527,7 +608,7 @@ static void schedule_check(dag_t *d)
         }
     }
     /* Arm the timer for the next fire. */
-    if (wr_cron_next(d->cron, wf->timezone, now, &next, &off, NULL) == 0 && next <= end) {
+    if (wr_cron_next(d->cron, tz, now, &next, &off, NULL) == 0 && next <= end) {
         if (!d->timer_open) {
             uv_timer_init(&srv->eng.loop, &d->timer);
             d->timer_open = true;
@@ -637,7 +718,7 @@ static void scan_done(uv_work_t *req, int status)
 static void scan_triggers(wr_server_t *srv)
 {
     for (dag_t *d = srv->dags; d; d = d->next) {
-        wr_workflow_t *wf = d->cur ? d->cur->wf : NULL;
+        const wr_workflow_t *wf = d->cur ? d->cur->wf : NULL;
         scan_t *s;
         if (wf == NULL || d->removed || wf->n_file_triggers == 0)
             continue;
@@ -658,7 +739,8 @@ static void scan_triggers(wr_server_t *srv)
 
 typedef struct loaded_s {
     char *path;
-    wr_workflow_t *wf; /* or NULL with problems */
+    wr_workflow_t *wf; /* a DAG, or */
+    wr_asl_t *asl;     /* a state machine, or both NULL with problems */
     char *problems;
 } loaded_t;
 
@@ -676,7 +758,8 @@ static bool is_definition_file(const char *name)
     if (name[0] == '.')
         return false;
     return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
-           (n > 4 && strcmp(name + n - 4, ".yml") == 0);
+           (n > 4 && strcmp(name + n - 4, ".yml") == 0) ||
+           (n > 5 && strcmp(name + n - 5, ".json") == 0);
 }
 
 /* On a thread-pool thread: reads and parses every definition file. */
@@ -709,9 +792,9 @@ static void reload_work(uv_work_t *req)
             continue;
         }
         if (wr_def_is_asl(text, len)) {
-            l->problems = wr_xasprintf("%s:1:1: state machines are not scheduled by this "
-                                       "version of weir yet (run them with weir run)\n",
-                                       l->path);
+            if (wr_asl_load_string(l->path, text, len, &l->asl, &l->problems, &err) != 0 &&
+                l->problems == NULL)
+                l->problems = wr_xasprintf("%s\n", err.msg);
         } else if (wr_dag_load_string(l->path, text, len, &l->wf, &l->problems, &err) != 0 &&
                    l->problems == NULL) {
             l->problems = wr_xasprintf("%s\n", err.msg);
@@ -721,17 +804,63 @@ static void reload_work(uv_work_t *req)
     uv_fs_req_cleanup(&fs);
 }
 
-static void dag_set_version(dag_t *d, wr_workflow_t *wf, int64_t version_id)
+static void dag_set_version(dag_t *d, wr_workflow_t *wf, wr_asl_t *asl, int64_t version_id)
 {
     wr_err_t err;
 
     ref_put(d->cur);
-    d->cur = ref_new(wf, version_id);
+    d->cur = ref_new(wf, asl, version_id);
     wr_cron_free(d->cron);
     d->cron = NULL;
-    if (wf->schedule && wr_cron_parse(wf->schedule, &d->cron, &err) != 0)
+    if (ref_schedule(d->cur) && wr_cron_parse(ref_schedule(d->cur), &d->cron, &err) != 0)
         d->cron = NULL; /* validated at load: cannot happen */
-    d->task_limit.limit = wf->max_active_tasks;
+    d->task_limit.limit = wf ? wf->max_active_tasks : 0;
+}
+
+/* Makes `cur` (a DAG or state machine from `path`) the current version of its workflow.
+ * Returns the DAG entry, or NULL after logging a store error. Takes ownership of wf/asl. */
+static dag_t *install_version(wr_server_t *srv, const char *path, wr_workflow_t *wf,
+                              wr_asl_t *asl, bool api_defined)
+{
+    const char *name = wf ? wf->name : asl->name;
+    const char *hash = wf ? wf->hash : asl->hash;
+    const char *source = wf ? wf->source : asl->source;
+    const char *schedule = wf ? wf->schedule : asl->schedule;
+    const char *tz = wf ? wf->timezone : asl->timezone;
+    dag_t *d = dag_find(srv, name);
+    int64_t wf_id = 0, version_id = 0;
+    bool paused = false;
+    wr_err_t err;
+
+    if (wr_store_definition_loaded(srv->store, name, wf ? "dag" : "asl", path, source, hash,
+                                   schedule, tz ? tz : "UTC", &wf_id, &version_id, &paused,
+                                   &err) != 0) {
+        fprintf(stderr, "weir serve: %s\n", err.msg);
+        wr_workflow_free(wf);
+        wr_asl_free(asl);
+        return NULL;
+    }
+    if (d == NULL) {
+        d = wr_xcalloc(1, sizeof(*d));
+        d->srv = srv;
+        d->name = wr_xstrdup(name);
+        d->since = clock_now_ms(srv) / 1000;
+        d->next = srv->dags;
+        srv->dags = d;
+    }
+    free(d->path);
+    d->path = wr_xstrdup(path);
+    d->wf_id = wf_id;
+    d->paused = paused;
+    d->removed = false;
+    d->api_defined = api_defined;
+    fprintf(stderr, "weir serve: %s: loaded from %s (%s%s%s%s)\n", name, path,
+            wf ? "DAG" : "state machine", schedule ? ", schedule " : "", schedule ? schedule : "",
+            paused ? ", paused" : "");
+    dag_set_version(d, wf, asl, version_id);
+    if (!srv->stopping)
+        schedule_check(d);
+    return d;
 }
 
 /* On the loop: applies what reload_work found. */
@@ -744,7 +873,7 @@ static void apply_loaded(wr_server_t *srv, loaded_t *files, size_t n)
         bool present = false;
         for (size_t i = 0; i < n && !present; i++)
             present = strcmp(files[i].path, d->path) == 0;
-        if (!present && !d->removed) {
+        if (!present && !d->removed && !d->api_defined) {
             /* Its file is gone: no new runs; runs in progress finish on their version. */
             d->removed = true;
             if (d->timer_open)
@@ -756,64 +885,37 @@ static void apply_loaded(wr_server_t *srv, loaded_t *files, size_t n)
     }
     for (size_t i = 0; i < n; i++) {
         loaded_t *l = &files[i];
-        dag_t *d;
-        int64_t wf_id = 0, version_id = 0;
-        bool paused = false;
+        const char *name = l->wf ? l->wf->name : l->asl ? l->asl->name : NULL;
+        const char *hash = l->wf ? l->wf->hash : l->asl ? l->asl->hash : NULL;
+        dag_t *d = name ? dag_find(srv, name) : NULL;
 
-        if (l->wf != NULL) {
-            d = dag_find(srv, l->wf->name);
-            if (d != NULL && !d->removed && strcmp(d->path, l->path) != 0) {
-                free(l->problems);
-                l->problems = wr_xasprintf("%s:1:1: workflow name '%s' is already defined in %s\n",
-                                           l->path, l->wf->name, d->path);
-                wr_workflow_free(l->wf);
-                l->wf = NULL;
-            }
+        if (d != NULL && !d->removed && strcmp(d->path, l->path) != 0) {
+            free(l->problems);
+            l->problems = wr_xasprintf("%s:1:1: workflow name '%s' is already defined in %s\n",
+                                       l->path, name, d->path);
+            wr_workflow_free(l->wf);
+            wr_asl_free(l->asl);
+            l->wf = NULL;
+            l->asl = NULL;
+            name = NULL;
         }
-        if (l->wf == NULL) {
+        if (name == NULL) {
             errors++;
             fprintf(stderr, "weir serve: not loaded:\n%s", l->problems ? l->problems : "?\n");
             if (wr_store_definition_errors(srv->store, l->path, l->problems, &err) != 0)
                 fprintf(stderr, "weir serve: %s\n", err.msg);
             continue;
         }
-        d = dag_find(srv, l->wf->name);
-        if (d != NULL && d->cur != NULL && !d->removed &&
-            strcmp(d->cur->wf->hash, l->wf->hash) == 0) {
-            wr_workflow_free(l->wf); /* unchanged */
-            l->wf = NULL;
-            if (wr_store_definition_errors(srv->store, l->path, NULL, &err) != 0)
-                fprintf(stderr, "weir serve: %s\n", err.msg);
-            continue;
-        }
-        if (wr_store_definition_loaded(srv->store, l->wf->name, "dag", l->path, l->wf->source,
-                                       l->wf->hash, l->wf->schedule, l->wf->timezone, &wf_id,
-                                       &version_id, &paused, &err) != 0 ||
-            wr_store_definition_errors(srv->store, l->path, NULL, &err) != 0) {
+        if (wr_store_definition_errors(srv->store, l->path, NULL, &err) != 0)
             fprintf(stderr, "weir serve: %s\n", err.msg);
-            wr_workflow_free(l->wf);
-            l->wf = NULL;
-            continue;
+        if (d != NULL && d->cur != NULL && !d->removed && strcmp(ref_hash(d->cur), hash) == 0) {
+            wr_workflow_free(l->wf); /* unchanged */
+            wr_asl_free(l->asl);
+        } else {
+            install_version(srv, l->path, l->wf, l->asl, false);
         }
-        if (d == NULL) {
-            d = wr_xcalloc(1, sizeof(*d));
-            d->srv = srv;
-            d->name = wr_xstrdup(l->wf->name);
-            d->next = srv->dags;
-            srv->dags = d;
-        }
-        free(d->path);
-        d->path = wr_xstrdup(l->path);
-        d->wf_id = wf_id;
-        d->paused = paused;
-        d->removed = false;
-        fprintf(stderr, "weir serve: %s: loaded from %s (%zu tasks%s%s%s)\n", d->name, d->path,
-                l->wf->n_tasks, l->wf->schedule ? ", schedule " : "",
-                l->wf->schedule ? l->wf->schedule : "", paused ? ", paused" : "");
-        dag_set_version(d, l->wf, version_id);
         l->wf = NULL;
-        if (!srv->stopping)
-            schedule_check(d);
+        l->asl = NULL;
     }
     srv->n_def_errors = errors;
     changed(srv);
@@ -825,6 +927,7 @@ static void reload_free(reload_t *r)
         free(r->files[i].path);
         free(r->files[i].problems);
         wr_workflow_free(r->files[i].wf);
+        wr_asl_free(r->files[i].asl);
     }
     free(r->files);
     free(r->dir);
@@ -921,7 +1024,7 @@ static void reply(wr_cmd_t *cmd, int status, const char *error, const char *fmt,
 static active_t *active_find(wr_server_t *srv, const char *run_id)
 {
     for (active_t *a = srv->runs; a; a = a->next)
-        if (strcmp(wr_run_id(a->run), run_id) == 0)
+        if (strcmp(active_id(a), run_id) == 0)
             return a;
     return NULL;
 }
@@ -936,7 +1039,7 @@ static void cmd_trigger(wr_server_t *srv, wr_cmd_t *cmd)
         reply(cmd, 404, "not_found", "no workflow named '%s'", cmd->workflow ? cmd->workflow : "");
         return;
     }
-    if (cmd->input != NULL && !json_is_object(cmd->input)) {
+    if (cmd->input != NULL && !json_is_object(cmd->input) && d->cur->wf != NULL) {
         reply(cmd, 400, "bad_request", "'input' must be a JSON object");
         return;
     }
@@ -967,7 +1070,10 @@ static void cmd_cancel(wr_server_t *srv, wr_cmd_t *cmd)
 
     if (a != NULL) {
         snprintf(cmd->out_run_id, sizeof(cmd->out_run_id), "%s", cmd->run_id);
-        wr_run_abort(a->run, cmd->actor ? "canceled through the API" : "canceled");
+        if (a->run)
+            wr_run_abort(a->run, cmd->actor ? "canceled through the API" : "canceled");
+        else
+            wr_asl_run_abort(a->arun, cmd->stop_cause ? cmd->stop_cause : "canceled");
         reply(cmd, 202, NULL, "canceling");
         return;
     }
@@ -994,6 +1100,10 @@ static int resume_one(wr_server_t *srv, const json_t *state, bool retry, wr_err_
 
     if (ref == NULL)
         return WR_ENOTFOUND;
+    if (ref->asl != NULL) {
+        ref_put(ref);
+        return wr_err_set(err, WR_EINVALID, "state machine executions are not resumed yet");
+    }
     a = active_new(srv, d, ref);
     rc = wr_run_resume(&srv->eng, ref->wf, state, retry, d ? &d->task_limit : NULL, on_run_done, a,
                        &a->run, err);
@@ -1008,6 +1118,130 @@ static int resume_one(wr_server_t *srv, const json_t *state, bool retry, wr_err_
     else if (d != NULL)
         d->running++;
     return 0;
+}
+
+/* ==== State machines created through the Step Functions API ==== */
+
+static int sm_parse(const wr_cmd_t *cmd, wr_asl_t **out, char **problems, wr_err_t *err)
+{
+    char *path = wr_xasprintf("api:%s", cmd->workflow);
+    int rc;
+
+    *problems = NULL;
+    rc = wr_asl_load_string(path, cmd->definition, strlen(cmd->definition), out, problems, err);
+    free(path);
+    if (rc == 0) {
+        /* The API's name wins over any name inside the definition. */
+        free((*out)->name);
+        (*out)->name = wr_xstrdup(cmd->workflow);
+    }
+    return rc;
+}
+
+static void cmd_sm_define(wr_server_t *srv, wr_cmd_t *cmd, bool create)
+{
+    dag_t *d = cmd->workflow ? dag_find(srv, cmd->workflow) : NULL;
+    wr_asl_t *asl = NULL;
+    char *problems = NULL, *path;
+    wr_err_t err;
+
+    if (cmd->workflow == NULL || cmd->definition == NULL) {
+        reply(cmd, 400, "bad_request", "a name and a definition are required");
+        return;
+    }
+    if (d != NULL && !d->removed && !d->api_defined) {
+        reply(cmd, 409, "conflict", "'%s' is defined by the file %s", cmd->workflow, d->path);
+        return;
+    }
+    if (!create && (d == NULL || d->removed)) {
+        reply(cmd, 404, "not_found", "no state machine named '%s'", cmd->workflow);
+        return;
+    }
+    if (sm_parse(cmd, &asl, &problems, &err) != 0) {
+        reply(cmd, 400, "invalid_definition", "%s", problems ? problems : err.msg);
+        free(problems);
+        return;
+    }
+    if (d != NULL && !d->removed && d->cur != NULL) {
+        bool same = strcmp(ref_hash(d->cur), asl->hash) == 0;
+        if (create && !same) {
+            reply(cmd, 409, "conflict", "state machine '%s' exists with another definition",
+                  cmd->workflow);
+            wr_asl_free(asl);
+            return;
+        }
+        if (same) {
+            reply(cmd, 200, NULL, "unchanged");
+            wr_asl_free(asl);
+            return;
+        }
+    }
+    path = wr_xasprintf("api:%s", cmd->workflow);
+    d = install_version(srv, path, NULL, asl, true);
+    free(path);
+    if (d == NULL) {
+        reply(cmd, 500, "store", "the definition could not be recorded");
+        return;
+    }
+    reply(cmd, create ? 201 : 200, NULL, "%s", create ? "created" : "updated");
+    changed(srv);
+}
+
+static void cmd_sm_delete(wr_server_t *srv, wr_cmd_t *cmd)
+{
+    dag_t *d = cmd->workflow ? dag_find(srv, cmd->workflow) : NULL;
+    wr_err_t err;
+
+    if (d == NULL || d->removed || !d->api_defined) {
+        reply(cmd, 404, "not_found", "no state machine named '%s' created through the API",
+              cmd->workflow ? cmd->workflow : "");
+        return;
+    }
+    d->removed = true;
+    if (d->timer_open)
+        uv_timer_stop(&d->timer);
+    if (wr_store_definition_removed(srv->store, d->name, &err) != 0) {
+        reply(cmd, 500, "store", "%s", err.msg);
+        return;
+    }
+    reply(cmd, 200, NULL, "deleted; running executions finish");
+    changed(srv);
+}
+
+static void cmd_task_token(wr_server_t *srv, wr_cmd_t *cmd)
+{
+    (void)srv;
+    reply(cmd, 404, "not_found", "no task is waiting for that token");
+}
+
+/* State machines created through the API before this start. */
+static void load_api_definitions(wr_server_t *srv)
+{
+    json_t *defs = NULL, *def;
+    size_t i;
+    wr_err_t err;
+
+    if (wr_store_api_definitions(srv->store, &defs, &err) != 0) {
+        fprintf(stderr, "weir serve: %s\n", err.msg);
+        return;
+    }
+    json_array_foreach(defs, i, def)
+    {
+        const char *name = json_string_value(json_object_get(def, "name"));
+        const char *path = json_string_value(json_object_get(def, "path"));
+        const char *source = json_string_value(json_object_get(def, "source"));
+        wr_asl_t *asl = NULL;
+        if (dag_find(srv, name) != NULL)
+            continue; /* a file took the name meanwhile: the file wins */
+        if (wr_asl_load_string(path, source, strlen(source), &asl, NULL, &err) != 0) {
+            fprintf(stderr, "weir serve: %s: %s\n", name, err.msg);
+            continue;
+        }
+        free(asl->name);
+        asl->name = wr_xstrdup(name);
+        install_version(srv, path, NULL, asl, true);
+    }
+    json_decref(defs);
 }
 
 static void cmd_retry(wr_server_t *srv, wr_cmd_t *cmd)
@@ -1026,6 +1260,15 @@ static void cmd_retry(wr_server_t *srv, wr_cmd_t *cmd)
         return;
     }
     status = json_string_value(json_object_get(state, "status"));
+    {
+        dag_t *d = dag_find(srv, json_string_value(json_object_get(state, "workflow")));
+        if (d != NULL && d->cur != NULL && d->cur->asl != NULL) {
+            reply(cmd, 409, "conflict",
+                  "state machine executions are not retried: start a new execution");
+            json_decref(state);
+            return;
+        }
+    }
     if (status == NULL || (strcmp(status, "FAILED") != 0 && strcmp(status, "ABORTED") != 0)) {
         reply(cmd, 409, "conflict", "run '%s' is %s: only FAILED or ABORTED runs are retried",
               cmd->run_id, status ? status : "?");
@@ -1093,6 +1336,18 @@ static void on_async(uv_async_t *h)
             case WR_CMD_SET_PAUSED:
                 cmd_pause(srv, cmd);
                 break;
+            case WR_CMD_SM_CREATE:
+                cmd_sm_define(srv, cmd, true);
+                break;
+            case WR_CMD_SM_UPDATE:
+                cmd_sm_define(srv, cmd, false);
+                break;
+            case WR_CMD_SM_DELETE:
+                cmd_sm_delete(srv, cmd);
+                break;
+            case WR_CMD_TASK_TOKEN:
+                cmd_task_token(srv, cmd);
+                break;
             default:
                 reply(cmd, 400, "bad_request", "unknown command");
             }
@@ -1138,7 +1393,7 @@ static void on_stop_timer(uv_timer_t *t)
     int in_flight = 0;
 
     for (active_t *a = srv->runs; a; a = a->next)
-        in_flight += wr_run_in_flight(a->run);
+        in_flight += a->run ? wr_run_in_flight(a->run) : 0;
     if (in_flight == 0) {
         finish_stop(srv);
         return;
@@ -1147,7 +1402,8 @@ static void on_stop_timer(uv_timer_t *t)
         fprintf(stderr, "weir serve: grace period over: stopping %d running task(s)\n", in_flight);
         srv->interrupted = true;
         for (active_t *a = srv->runs; a; a = a->next)
-            wr_run_interrupt(a->run);
+            if (a->run)
+                wr_run_interrupt(a->run);
     }
 }
 
@@ -1167,7 +1423,8 @@ static void begin_stop(wr_server_t *srv, const char *why)
         uv_fs_event_stop(&srv->watch);
     /* Tasks waiting for a slot stay queued for the next start. */
     for (active_t *a = srv->runs; a; a = a->next)
-        wr_run_interrupt_waiting(a->run);
+        if (a->run)
+            wr_run_interrupt_waiting(a->run);
     srv->stop_deadline = wr_now_ms() + srv->shutdown_grace_ms;
     changed(srv);
     uv_timer_start(&srv->stop_timer, on_stop_timer, 0, 100);
@@ -1217,7 +1474,7 @@ static void server_free(wr_server_t *srv)
     while (srv->runs) {
         active_t *a = srv->runs;
         srv->runs = a->next;
-        wr_run_close(a->run);
+        active_close(a);
         ref_put(a->ref);
         free(a);
     }
@@ -1303,6 +1560,7 @@ int wr_server_run(const wr_server_opts_t *opts, wr_err_t *err)
     reload_work(&first->req);
     apply_loaded(srv, first->files, first->n);
     reload_free(first);
+    load_api_definitions(srv);
     recover(srv);
     if (uv_fs_event_init(&srv->eng.loop, &srv->watch) == 0) {
         srv->watch_open = true;

@@ -28,6 +28,7 @@ enum {
     Q_ATTEMPT_PID,
     Q_FILE_ADD,
     Q_FILE_SEEN,
+    Q_API_DEFS,
     Q__END,
 };
 _Static_assert(Q__END <= WR_STORE_SLOTS_QUERY, "serve statements overflow their slots");
@@ -528,4 +529,31 @@ int wr_store_file_seen(wr_store_t *store, int64_t workflow_id, const char *path,
     sqlite3_bind_int64(st, 1, workflow_id);
     bind_text(st, 2, path);
     return lookup_i64(store, st, &one, seen, err);
+}
+
+int wr_store_api_definitions(wr_store_t *store, json_t **out, wr_err_t *err)
+{
+    sqlite3_stmt *st = q(store, Q_API_DEFS,
+                         "SELECT w.name, v.path, v.source FROM workflows w JOIN workflow_versions "
+                         "v ON v.id = w.current_version_id WHERE w.path LIKE 'api:%' AND "
+                         "w.removed = 0 ORDER BY w.name",
+                         err);
+    json_t *a;
+    int rc;
+
+    if (st == NULL)
+        return WR_ESTORE;
+    a = json_array();
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "name",
+                                           (const char *)sqlite3_column_text(st, 0), "path",
+                                           (const char *)sqlite3_column_text(st, 1), "source",
+                                           (const char *)sqlite3_column_text(st, 2)));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(a);
+        return wr_err_set(err, WR_ESTORE, "database: %s", sqlite3_errmsg(wr__store_db(store)));
+    }
+    *out = a;
+    return 0;
 }

@@ -78,6 +78,10 @@ WR_MUST_CHECK int wr_store_version_source(wr_store_t *store, int64_t version_id,
 WR_MUST_CHECK int wr_store_file_seen(wr_store_t *store, int64_t workflow_id, const char *path,
                                      bool *seen, wr_err_t *err);
 
+/** The state machines created through the API (workflows whose path starts with "api:"
+ *  and that are not removed), as a new array of {name, path, source}. */
+WR_MUST_CHECK int wr_store_api_definitions(wr_store_t *store, json_t **out, wr_err_t *err);
+
 /** Records the process group of a running attempt, so that a restart can stop it. */
 WR_MUST_CHECK int wr_store_attempt_pid(wr_store_t *store, const char *run_id, const char *task,
                                        int attempt, int pid, wr_err_t *err);

@@ -270,6 +270,35 @@ tasks:
     shutil.rmtree(work)
 
 
+def test_state_machine_schedule():
+    work = new_work()
+    write(work, "dags/sm.yaml", """
+name: sm_every_minute
+schedule: "* * * * *"
+timezone: UTC
+state_machine:
+  StartAt: Hello
+  States:
+    Hello:
+      Type: Pass
+      Parameters:
+        greeting.$: States.Format('hello {}', $$.Execution.Name)
+      End: true
+""")
+    s = Serve(work, clock="2026-03-01T00:00:30Z,60")
+    s.start()
+    ok = wait_for(lambda: db(work, "SELECT count(*) FROM runs WHERE status = 'SUCCEEDED' "
+                                   "AND trigger = 'schedule'")[0][0] >= 2, 20)
+    s.stop()
+    check(ok, "a state machine's `state_machine:` wrapper schedule fires")
+    kinds = db(work, "SELECT kind FROM workflows WHERE name = 'sm_every_minute'")
+    check(kinds == [("asl",)], "it is recorded as a state machine: %r" % (kinds,))
+    dates = [r[0] for r in db(work, "SELECT logical_date FROM runs ORDER BY logical_date")]
+    check(dates[:2] == ["2026-03-01T00:00:00+00:00", "2026-03-01T00:01:00+00:00"],
+          "its runs carry the fire times as logical dates: %s" % dates[:3])
+    shutil.rmtree(work)
+
+
 def test_reload_and_errors():
     work = new_work()
     write(work, "dags/a.yaml", "tasks: {t: {type: local_transform, command: echo a}}\n")
@@ -398,6 +427,7 @@ tasks:
 
 def main():
     for t in (test_schedule_catchup, test_max_active_runs, test_pools_and_task_limits,
+              test_state_machine_schedule,
               test_reload_and_errors,
               test_file_trigger, test_sigterm_grace_and_kill9_recovery):
         print("== " + t.__name__)
