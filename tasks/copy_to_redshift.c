@@ -10,6 +10,7 @@
  * `type: aws` has no provider in this version and fails the attempt with Weir.NotImplemented
  * naming the connection. */
 #include "tasks/task.h"
+#include "tasks/provider.h"
 
 #include <string.h>
 #include <strings.h>
@@ -71,40 +72,10 @@ static int copy_validate(const json_t *conf, wr_err_t *err)
 
 static int copy_start(wr_task_attempt_t *ta, wr_err_t *err)
 {
-    const json_t *raw = ta->eng->config ? ta->eng->config->raw : NULL;
-    const char *name = wr_task_conf_str(ta, "connection");
-    const json_t *conn;
-    const char *type;
-    wr_task_result_t res;
+    const json_t *conn = NULL;
 
-    memset(&res, 0, sizeof(res));
-    if (name == NULL)
-        name = json_string_value(json_object_get(raw, "default_connection"));
-    if (name == NULL)
-        name = "local";
-    conn = json_object_get(json_object_get(raw, "connections"), name);
-    if (conn == NULL && strcmp(name, "local") != 0) {
-        wr_task_result_error(&res, "Weir.InvalidConnection",
-                             "connection '%s' is not defined in weir.yaml 'connections'", name);
-        wr_task_attempt_done_later(ta, &res);
+    if (!wr__task_local_only(ta, "Redshift Data API ExecuteStatement", &conn))
         return 0;
-    }
-    type = conn ? json_string_value(json_object_get(conn, "type")) : "local";
-    if (type != NULL && strcmp(type, "aws") == 0) {
-        wr_task_result_error(&res, "Weir.NotImplemented",
-                             "connection '%s' is of type aws: the aws provider of "
-                             "copy_to_redshift (Redshift Data API) is not in this version of "
-                             "weir yet",
-                             name);
-        wr_task_attempt_done_later(ta, &res);
-        return 0;
-    }
-    if (type == NULL || strcmp(type, "local") != 0) {
-        wr_task_result_error(&res, "Weir.InvalidConnection",
-                             "connection '%s': 'type' must be local or aws", name);
-        wr_task_attempt_done_later(ta, &res);
-        return 0;
-    }
     return wr__copy_to_redshift_local_start(ta, conn, err);
 }
 

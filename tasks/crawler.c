@@ -3,10 +3,11 @@
  * tree into the data catalog (DESIGN.md §4, engine/catalog.h).
  *
  * One vtable entry; the provider is chosen per attempt from the task's connection (see
- * wr__glue_provider() in tasks/glue_job.c): "local" runs a child `weir crawl`
+ * wr__task_provider() in tasks/provider.c): "local" runs a child `weir crawl`
  * (tasks/local/crawler_local.c); `type: aws` fails with Weir.NotImplemented naming the
  * connection. */
 #include "tasks/task.h"
+#include "tasks/provider.h"
 
 #include <string.h>
 
@@ -23,23 +24,10 @@ static const wr_param_t crawler_params[] = {
 
 static int crawler_start(wr_task_attempt_t *ta, wr_err_t *err)
 {
-    wr_glue_provider_t provider = WR_GLUE_PROVIDER_LOCAL;
-    const char *name = NULL;
-    wr_task_result_t res;
+    const json_t *conn = NULL;
 
-    memset(&res, 0, sizeof(res));
-    if (wr__glue_provider(ta, &provider, &name, &res) != 0) {
-        wr_task_attempt_done_later(ta, &res);
+    if (!wr__task_local_only(ta, "StartCrawler, GetCrawler", &conn))
         return 0;
-    }
-    if (provider == WR_GLUE_PROVIDER_AWS) {
-        wr_task_result_error(&res, "Weir.NotImplemented",
-                             "connection '%s' is of type aws: the aws provider of crawler "
-                             "(StartCrawler, GetCrawler) is not in this version of weir yet",
-                             name);
-        wr_task_attempt_done_later(ta, &res);
-        return 0;
-    }
     return wr__crawler_local_start(ta, err);
 }
 

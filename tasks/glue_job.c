@@ -8,6 +8,7 @@
  * attempt with Weir.NotImplemented naming the connection. The connection lookup is shared
  * with the crawler type. */
 #include "tasks/task.h"
+#include "tasks/provider.h"
 
 #include <string.h>
 
@@ -80,59 +81,12 @@ static int glue_job_validate(const json_t *conf, wr_err_t *err)
     return 0;
 }
 
-int wr__glue_provider(const wr_task_attempt_t *ta, wr_glue_provider_t *provider, const char **name,
-                      wr_task_result_t *res)
-{
-    const json_t *raw = ta->eng->config ? ta->eng->config->raw : NULL;
-    const char *conn_name = wr_task_conf_str(ta, "connection");
-    const json_t *conn;
-    const char *type;
-
-    if (conn_name == NULL)
-        conn_name = json_string_value(json_object_get(raw, "default_connection"));
-    if (conn_name == NULL)
-        conn_name = "local";
-    *name = conn_name;
-    conn = json_object_get(json_object_get(raw, "connections"), conn_name);
-    if (conn == NULL && strcmp(conn_name, "local") != 0) {
-        wr_task_result_error(res, "Weir.InvalidConnection",
-                             "connection '%s' is not defined in weir.yaml 'connections'",
-                             conn_name);
-        return -1;
-    }
-    type = conn ? json_string_value(json_object_get(conn, "type")) : "local";
-    if (type != NULL && strcmp(type, "aws") == 0) {
-        *provider = WR_GLUE_PROVIDER_AWS;
-        return 0;
-    }
-    if (type == NULL || strcmp(type, "local") != 0) {
-        wr_task_result_error(res, "Weir.InvalidConnection",
-                             "connection '%s': 'type' must be local or aws", conn_name);
-        return -1;
-    }
-    *provider = WR_GLUE_PROVIDER_LOCAL;
-    return 0;
-}
-
 static int glue_job_start(wr_task_attempt_t *ta, wr_err_t *err)
 {
-    wr_glue_provider_t provider = WR_GLUE_PROVIDER_LOCAL;
-    const char *name = NULL;
-    wr_task_result_t res;
+    const json_t *conn = NULL;
 
-    memset(&res, 0, sizeof(res));
-    if (wr__glue_provider(ta, &provider, &name, &res) != 0) {
-        wr_task_attempt_done_later(ta, &res);
+    if (!wr__task_local_only(ta, "StartJobRun, GetJobRun", &conn))
         return 0;
-    }
-    if (provider == WR_GLUE_PROVIDER_AWS) {
-        wr_task_result_error(&res, "Weir.NotImplemented",
-                             "connection '%s' is of type aws: the aws provider of glue_job "
-                             "(StartJobRun, GetJobRun) is not in this version of weir yet",
-                             name);
-        wr_task_attempt_done_later(ta, &res);
-        return 0;
-    }
     return wr__glue_job_local_start(ta, err);
 }
 

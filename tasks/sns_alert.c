@@ -8,6 +8,7 @@
  * (tasks/local/sns_alert_local.c); `type: aws` has no provider in this version and fails the
  * attempt with Weir.NotImplemented naming the connection. */
 #include "tasks/task.h"
+#include "tasks/provider.h"
 
 #include <string.h>
 
@@ -45,48 +46,12 @@ static int sns_validate(const json_t *conf, wr_err_t *err)
     return 0;
 }
 
-/* The connection entry named `name` in weir.yaml, or NULL. Borrowed. */
-static const json_t *find_connection(const wr_engine_t *eng, const char *name)
-{
-    const json_t *raw = eng->config ? eng->config->raw : NULL;
-    return json_object_get(json_object_get(raw, "connections"), name);
-}
-
 static int sns_start(wr_task_attempt_t *ta, wr_err_t *err)
 {
-    const json_t *raw = ta->eng->config ? ta->eng->config->raw : NULL;
-    const char *name = wr_task_conf_str(ta, "connection");
-    const json_t *conn;
-    const char *type;
-    wr_task_result_t res;
+    const json_t *conn = NULL;
 
-    memset(&res, 0, sizeof(res));
-    if (name == NULL)
-        name = json_string_value(json_object_get(raw, "default_connection"));
-    if (name == NULL)
-        name = "local";
-    conn = find_connection(ta->eng, name);
-    if (conn == NULL && strcmp(name, "local") != 0) {
-        wr_task_result_error(&res, "Weir.InvalidConnection",
-                             "connection '%s' is not defined in weir.yaml 'connections'", name);
-        wr_task_attempt_done_later(ta, &res);
+    if (!wr__task_local_only(ta, "SNS Publish", &conn))
         return 0;
-    }
-    type = conn ? json_string_value(json_object_get(conn, "type")) : "local";
-    if (type != NULL && strcmp(type, "aws") == 0) {
-        wr_task_result_error(&res, "Weir.NotImplemented",
-                             "connection '%s' is of type aws: the aws provider of sns_alert "
-                             "(SNS Publish) is not in this version of weir yet",
-                             name);
-        wr_task_attempt_done_later(ta, &res);
-        return 0;
-    }
-    if (type == NULL || strcmp(type, "local") != 0) {
-        wr_task_result_error(&res, "Weir.InvalidConnection",
-                             "connection '%s': 'type' must be local or aws", name);
-        wr_task_attempt_done_later(ta, &res);
-        return 0;
-    }
     return wr__sns_alert_local_start(ta, conn, err);
 }
 
