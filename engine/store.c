@@ -220,14 +220,6 @@ static sqlite3_stmt *stmt(wr_store_t *store, int which)
     return st;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-}
-
 static int step_done(wr_store_t *store, sqlite3_stmt *st, wr_err_t *err)
 {
     int rc = sqlite3_step(st);
@@ -286,13 +278,13 @@ int wr__store_event_insert(wr_store_t *store, const char *run_id, int64_t ts, co
                            const char *task, int attempt, const char *detail, wr_err_t *err)
 {
     sqlite3_stmt *st = stmt(store, S_EV_INSERT);
-    bind_text(st, 1, run_id);
+    wr__store_bind_text(st, 1, run_id);
     sqlite3_bind_int64(st, 2, ts);
-    bind_text(st, 3, type);
-    bind_text(st, 4, task);
+    wr__store_bind_text(st, 3, type);
+    wr__store_bind_text(st, 4, task);
     if (attempt > 0)
         sqlite3_bind_int(st, 5, attempt);
-    bind_text(st, 6, detail ? detail : "{}");
+    wr__store_bind_text(st, 6, detail ? detail : "{}");
     return step_done(store, st, err);
 }
 
@@ -321,26 +313,26 @@ int wr_store_definition_put(wr_store_t *store, const char *name, const char *kin
     if ((rc = tx_begin(store, err)) != 0)
         return rc;
     st = stmt(store, S_WF_INSERT);
-    bind_text(st, 1, name);
-    bind_text(st, 2, kind);
+    wr__store_bind_text(st, 1, name);
+    wr__store_bind_text(st, 2, kind);
     sqlite3_bind_int64(st, 3, now);
     if ((rc = step_done(store, st, err)) != 0)
         goto done;
     st = stmt(store, S_WF_ID);
-    bind_text(st, 1, name);
+    wr__store_bind_text(st, 1, name);
     if ((rc = lookup_id(store, st, &wf_id, err)) != 0)
         goto done;
     st = stmt(store, S_VER_INSERT);
     sqlite3_bind_int64(st, 1, wf_id);
-    bind_text(st, 2, hash);
-    bind_text(st, 3, path);
-    bind_text(st, 4, source);
+    wr__store_bind_text(st, 2, hash);
+    wr__store_bind_text(st, 3, path);
+    wr__store_bind_text(st, 4, source);
     sqlite3_bind_int64(st, 5, now);
     if ((rc = step_done(store, st, err)) != 0)
         goto done;
     st = stmt(store, S_VER_ID);
     sqlite3_bind_int64(st, 1, wf_id);
-    bind_text(st, 2, hash);
+    wr__store_bind_text(st, 2, hash);
     rc = lookup_id(store, st, version_id, err);
 done:
     return tx_end(store, rc, err);
@@ -359,11 +351,11 @@ int wr_store_run_create(wr_store_t *store, const char *run_id, int64_t version_i
     if ((rc = tx_begin(store, err)) != 0)
         return rc;
     st = stmt(store, S_RUN_INSERT);
-    bind_text(st, 1, run_id);
+    wr__store_bind_text(st, 1, run_id);
     sqlite3_bind_int64(st, 2, version_id);
-    bind_text(st, 3, trigger);
-    bind_text(st, 4, logical_date);
-    bind_text(st, 5, input_json);
+    wr__store_bind_text(st, 3, trigger);
+    wr__store_bind_text(st, 4, logical_date);
+    wr__store_bind_text(st, 5, input_json);
     sqlite3_bind_int64(st, 6, now);
     if ((rc = step_done(store, st, err)) != 0)
         goto done;
@@ -374,8 +366,8 @@ int wr_store_run_create(wr_store_t *store, const char *run_id, int64_t version_i
     }
     for (size_t i = 0; i < n_tasks; i++) {
         st = stmt(store, S_TI_INSERT);
-        bind_text(st, 1, run_id);
-        bind_text(st, 2, tasks[i]);
+        wr__store_bind_text(st, 1, run_id);
+        wr__store_bind_text(st, 2, tasks[i]);
         if ((rc = step_done(store, st, err)) != 0)
             goto done;
     }
@@ -394,11 +386,11 @@ static int log_put(wr_store_t *store, const wr_task_change_t *ch, const char *st
                    const char *data, wr_err_t *err)
 {
     sqlite3_stmt *st = stmt(store, S_LOG_PUT);
-    bind_text(st, 1, ch->run_id);
-    bind_text(st, 2, ch->task);
+    wr__store_bind_text(st, 1, ch->run_id);
+    wr__store_bind_text(st, 2, ch->task);
     sqlite3_bind_int(st, 3, ch->attempt);
-    bind_text(st, 4, stream);
-    bind_text(st, 5, data);
+    wr__store_bind_text(st, 4, stream);
+    wr__store_bind_text(st, 5, data);
     sqlite3_bind_int(st, 6, ch->log_truncated ? 1 : 0);
     return step_done(store, st, err);
 }
@@ -419,9 +411,9 @@ static int apply_commit(wr_store_t *store, const wr_task_change_t *ch, int64_t n
     json_array_foreach(files, i, f)
     {
         sqlite3_stmt *st = stmt(store, S_BM_ADD);
-        bind_text(st, 1, job);
-        bind_text(st, 2, json_string_value(f));
-        bind_text(st, 3, ch->run_id);
+        wr__store_bind_text(st, 1, job);
+        wr__store_bind_text(st, 2, json_string_value(f));
+        wr__store_bind_text(st, 3, ch->run_id);
         sqlite3_bind_int64(st, 4, now);
         if ((rc = step_done(store, st, err)) != 0)
             return rc;
@@ -435,7 +427,7 @@ int wr_store_bookmark_files(wr_store_t *store, const char *job, json_t **files, 
     json_t *a = json_array();
     int rc;
 
-    bind_text(st, 1, job);
+    wr__store_bind_text(st, 1, job);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         json_array_append_new(a, json_string((const char *)sqlite3_column_text(st, 0)));
     sqlite3_reset(st);
@@ -459,40 +451,40 @@ int wr_store_task_change(wr_store_t *store, const wr_task_change_t *ch, wr_err_t
     if ((rc = tx_begin(store, err)) != 0)
         return rc;
     st = stmt(store, S_TI_UPDATE);
-    bind_text(st, 1, ch->run_id);
-    bind_text(st, 2, ch->task);
-    bind_text(st, 3, ch->state);
+    wr__store_bind_text(st, 1, ch->run_id);
+    wr__store_bind_text(st, 2, ch->task);
+    wr__store_bind_text(st, 3, ch->state);
     sqlite3_bind_int(st, 4, ch->attempts);
-    bind_text(st, 5, ch->output);
-    bind_text(st, 6, ch->error);
-    bind_text(st, 7, ch->cause);
+    wr__store_bind_text(st, 5, ch->output);
+    wr__store_bind_text(st, 6, ch->error);
+    wr__store_bind_text(st, 7, ch->cause);
     sqlite3_bind_int64(st, 8, now);
     sqlite3_bind_int(st, 9, terminal ? 1 : 0);
-    bind_text(st, 10, ch->retry_counts);
-    bind_text(st, 11, ch->catch_error);
+    wr__store_bind_text(st, 10, ch->retry_counts);
+    wr__store_bind_text(st, 11, ch->catch_error);
     if (ch->retry_at > 0)
         sqlite3_bind_int64(st, 12, ch->retry_at);
     if ((rc = step_done(store, st, err)) != 0)
         goto done;
     if (ch->event != NULL && strcmp(ch->event, "TaskStarted") == 0) {
         st = stmt(store, S_AT_INSERT);
-        bind_text(st, 1, ch->run_id);
-        bind_text(st, 2, ch->task);
+        wr__store_bind_text(st, 1, ch->run_id);
+        wr__store_bind_text(st, 2, ch->task);
         sqlite3_bind_int(st, 3, ch->attempt);
-        bind_text(st, 4, ch->token ? ch->token : "");
+        wr__store_bind_text(st, 4, ch->token ? ch->token : "");
         sqlite3_bind_int64(st, 5, now);
         if ((rc = step_done(store, st, err)) != 0)
             goto done;
     } else if (ch->attempt > 0) {
         st = stmt(store, S_AT_END);
-        bind_text(st, 1, ch->run_id);
-        bind_text(st, 2, ch->task);
+        wr__store_bind_text(st, 1, ch->run_id);
+        wr__store_bind_text(st, 2, ch->task);
         sqlite3_bind_int(st, 3, ch->attempt);
-        bind_text(st, 4, ch->error ? "failed" : "succeeded");
+        wr__store_bind_text(st, 4, ch->error ? "failed" : "succeeded");
         sqlite3_bind_int64(st, 5, now);
-        bind_text(st, 6, ch->output);
-        bind_text(st, 7, ch->error);
-        bind_text(st, 8, ch->cause);
+        wr__store_bind_text(st, 6, ch->output);
+        wr__store_bind_text(st, 7, ch->error);
+        wr__store_bind_text(st, 8, ch->cause);
         if ((rc = step_done(store, st, err)) != 0)
             goto done;
         if (ch->log_stdout != NULL && (rc = log_put(store, ch, "stdout", ch->log_stdout, err)))
@@ -522,11 +514,11 @@ int wr_store_run_finish(wr_store_t *store, const char *run_id, const char *statu
     if ((rc = tx_begin(store, err)) != 0)
         return rc;
     st = stmt(store, S_RUN_FINISH);
-    bind_text(st, 1, run_id);
-    bind_text(st, 2, status);
-    bind_text(st, 3, output_json);
-    bind_text(st, 4, error);
-    bind_text(st, 5, cause);
+    wr__store_bind_text(st, 1, run_id);
+    wr__store_bind_text(st, 2, status);
+    wr__store_bind_text(st, 3, output_json);
+    wr__store_bind_text(st, 4, error);
+    wr__store_bind_text(st, 5, cause);
     sqlite3_bind_int64(st, 6, now);
     if ((rc = step_done(store, st, err)) != 0)
         goto done;
@@ -555,7 +547,7 @@ int64_t wr_store_event_count(wr_store_t *store, const char *run_id)
     sqlite3_stmt *st = stmt(store, S_EV_COUNT);
     int64_t n = -1;
 
-    bind_text(st, 1, run_id);
+    wr__store_bind_text(st, 1, run_id);
     if (sqlite3_step(st) == SQLITE_ROW)
         n = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
@@ -567,7 +559,7 @@ int wr_store_run_status(wr_store_t *store, const char *run_id, char *out, size_t
     sqlite3_stmt *st = stmt(store, S_RUN_STATUS);
     int rc = WR_ENOTFOUND;
 
-    bind_text(st, 1, run_id);
+    wr__store_bind_text(st, 1, run_id);
     if (sqlite3_step(st) == SQLITE_ROW) {
         snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
         rc = 0;

@@ -32,14 +32,6 @@ static const char sql_list[] =
     "SELECT message_id, token, run_id, task, topic, subject, message, attributes, created_at, "
     "delivery, delivery_detail FROM alerts ORDER BY created_at DESC, id DESC LIMIT ?1";
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-}
-
 void wr_alert_message_id(char out[37])
 {
     unsigned char b[16];
@@ -72,16 +64,16 @@ int wr_alerts_publish(wr_store_t *store, const wr_alert_t *a, bool *dup, char **
         goto done;
     }
     attrs = a->attributes ? json_dumps(a->attributes, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    bind_text(st, 1, a->message_id);
-    bind_text(st, 2, a->token);
-    bind_text(st, 3, a->run_id);
-    bind_text(st, 4, a->task);
-    bind_text(st, 5, a->topic);
-    bind_text(st, 6, a->subject);
-    bind_text(st, 7, a->message);
-    bind_text(st, 8, attrs ? attrs : "{}");
+    wr__store_bind_text(st, 1, a->message_id);
+    wr__store_bind_text(st, 2, a->token);
+    wr__store_bind_text(st, 3, a->run_id);
+    wr__store_bind_text(st, 4, a->task);
+    wr__store_bind_text(st, 5, a->topic);
+    wr__store_bind_text(st, 6, a->subject);
+    wr__store_bind_text(st, 7, a->message);
+    wr__store_bind_text(st, 8, attrs ? attrs : "{}");
     sqlite3_bind_int64(st, 9, wr_now_ms());
-    bind_text(st, 10, a->delivery ? a->delivery : "none");
+    wr__store_bind_text(st, 10, a->delivery ? a->delivery : "none");
     if ((rc = wr__store_step(store, st, err)) != 0)
         goto done;
     if (sqlite3_changes(wr__store_db(store)) == 1)
@@ -91,7 +83,7 @@ int wr_alerts_publish(wr_store_t *store, const wr_alert_t *a, bool *dup, char **
         rc = WR_ESTORE;
         goto done;
     }
-    bind_text(st, 1, a->token);
+    wr__store_bind_text(st, 1, a->token);
     if (sqlite3_step(st) != SQLITE_ROW) {
         rc = wr_err_set(err, WR_ESTORE, "database: alert with token '%s' not found: %s",
                         a->token ? a->token : "", sqlite3_errmsg(wr__store_db(store)));
@@ -115,9 +107,9 @@ int wr_alerts_set_delivery(wr_store_t *store, const char *message_id, const char
 
     if (st == NULL)
         return WR_ESTORE;
-    bind_text(st, 1, message_id);
-    bind_text(st, 2, delivery);
-    bind_text(st, 3, detail);
+    wr__store_bind_text(st, 1, message_id);
+    wr__store_bind_text(st, 2, delivery);
+    wr__store_bind_text(st, 3, detail);
     sqlite3_bind_int64(st, 4, wr_now_ms());
     return wr__store_step(store, st, err);
 }

@@ -76,20 +76,6 @@ static int db_error(wr_store_t *store, wr_err_t *err, const char *what)
                       sqlite3_errmsg(wr__store_db(store)));
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-}
-
-static json_t *col_text(sqlite3_stmt *st, int i)
-{
-    const unsigned char *s = sqlite3_column_text(st, i);
-    return s != NULL ? json_string((const char *)s) : json_null();
-}
-
 static json_t *col_time(sqlite3_stmt *st, int i)
 {
     char iso[32];
@@ -118,8 +104,8 @@ int wr_catalog_databases(wr_store_t *store, json_t **out, wr_err_t *err)
         return WR_ESTORE;
     a = json_array();
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(a, json_pack("{s:o, s:o, s:I}", "Name", col_text(st, 0), "CreateTime",
-                                           col_time(st, 1), "TableCount",
+        json_array_append_new(a, json_pack("{s:o, s:o, s:I}", "Name", wr__store_col_text(st, 0),
+                                           "CreateTime", col_time(st, 1), "TableCount",
                                            (json_int_t)sqlite3_column_int64(st, 2)));
     if ((rc = select_end(store, st, rc, err)) != 0) {
         json_decref(a);
@@ -142,20 +128,20 @@ static int load_columns(wr_store_t *store, int64_t id, json_t *t, wr_err_t *err)
         return WR_ESTORE;
     sqlite3_bind_int64(st, 1, id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(
-            sqlite3_column_int(st, 2) ? keys : cols,
-            json_pack("{s:o, s:o}", "Name", col_text(st, 0), "Type", col_text(st, 1)));
+        json_array_append_new(sqlite3_column_int(st, 2) ? keys : cols,
+                              json_pack("{s:o, s:o}", "Name", wr__store_col_text(st, 0), "Type",
+                                        wr__store_col_text(st, 1)));
     return select_end(store, st, rc, err);
 }
 
 /* The common part of a table object from a TBL_LIST / TBL_GET row. */
 static json_t *table_head(sqlite3_stmt *st, const char *database)
 {
-    return json_pack("{s:o, s:s, s:o, s:o, s:o, s:I, s:o, s:o}", "Name", col_text(st, 1),
-                     "DatabaseName", database, "Location", col_text(st, 2), "Classification",
-                     col_text(st, 3), "Crawler", col_text(st, 4), "Version",
-                     (json_int_t)sqlite3_column_int64(st, 5), "CreateTime", col_time(st, 6),
-                     "UpdateTime", col_time(st, 7));
+    return json_pack("{s:o, s:s, s:o, s:o, s:o, s:I, s:o, s:o}", "Name", wr__store_col_text(st, 1),
+                     "DatabaseName", database, "Location", wr__store_col_text(st, 2),
+                     "Classification", wr__store_col_text(st, 3), "Crawler",
+                     wr__store_col_text(st, 4), "Version", (json_int_t)sqlite3_column_int64(st, 5),
+                     "CreateTime", col_time(st, 6), "UpdateTime", col_time(st, 7));
 }
 
 static int database_exists(wr_store_t *store, const char *database, bool *found, wr_err_t *err)
@@ -165,7 +151,7 @@ static int database_exists(wr_store_t *store, const char *database, bool *found,
 
     if (st == NULL)
         return WR_ESTORE;
-    bind_text(st, 1, database);
+    wr__store_bind_text(st, 1, database);
     rc = sqlite3_step(st);
     *found = rc == SQLITE_ROW;
     sqlite3_reset(st);
@@ -190,7 +176,7 @@ int wr_catalog_tables(wr_store_t *store, const char *database, json_t **out, wr_
     if ((st = stmt(store, C_TBL_LIST, err)) == NULL)
         return WR_ESTORE;
     a = json_array();
-    bind_text(st, 1, database);
+    wr__store_bind_text(st, 1, database);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *t = table_head(st, database);
         json_object_set_new(t, "PartitionCount", json_integer(sqlite3_column_int64(st, 8)));
@@ -226,8 +212,8 @@ static int table_find(wr_store_t *store, const char *database, const char *table
 
     if (st == NULL)
         return WR_ESTORE;
-    bind_text(st, 1, database);
-    bind_text(st, 2, table);
+    wr__store_bind_text(st, 1, database);
+    wr__store_bind_text(st, 2, table);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *id = sqlite3_column_int64(st, 0);
@@ -264,7 +250,7 @@ int wr_catalog_table_get(wr_store_t *store, const char *database, const char *ta
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *vals = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
         json_array_append_new(parts, json_pack("{s:o, s:o}", "Values", vals ? vals : json_array(),
-                                               "Location", col_text(st, 0)));
+                                               "Location", wr__store_col_text(st, 0)));
     }
     if ((rc = select_end(store, st, rc, err)) != 0)
         goto done;
@@ -276,9 +262,9 @@ int wr_catalog_table_get(wr_store_t *store, const char *database, const char *ta
     }
     sqlite3_bind_int64(st, 1, id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(files, json_pack("{s:o, s:I, s:I}", "Path", col_text(st, 0), "Size",
-                                               (json_int_t)sqlite3_column_int64(st, 1), "MTime",
-                                               (json_int_t)sqlite3_column_int64(st, 2)));
+        json_array_append_new(files, json_pack("{s:o, s:I, s:I}", "Path", wr__store_col_text(st, 0),
+                                               "Size", (json_int_t)sqlite3_column_int64(st, 1),
+                                               "MTime", (json_int_t)sqlite3_column_int64(st, 2)));
     rc = select_end(store, st, rc, err);
 done:
     if (rc != 0) {
@@ -309,8 +295,8 @@ int wr_catalog_table_changes(wr_store_t *store, const char *database, const char
             json_decref(c);
             c = json_object();
         }
-        json_object_set_new(c, "Kind", col_text(st, 0));
-        json_object_set_new(c, "Crawler", col_text(st, 1));
+        json_object_set_new(c, "Kind", wr__store_col_text(st, 0));
+        json_object_set_new(c, "Crawler", wr__store_col_text(st, 1));
         json_object_set_new(c, "Time", col_time(st, 2));
         json_array_append_new(a, c);
     }
@@ -338,8 +324,8 @@ static int put_columns(wr_store_t *store, int64_t id, const json_t *cols, int is
             return WR_ESTORE;
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
-        bind_text(st, 3, json_string_value(json_object_get(c, "Name")));
-        bind_text(st, 4, json_string_value(json_object_get(c, "Type")));
+        wr__store_bind_text(st, 3, json_string_value(json_object_get(c, "Name")));
+        wr__store_bind_text(st, 4, json_string_value(json_object_get(c, "Type")));
         sqlite3_bind_int(st, 5, is_partition);
         if ((rc = wr__store_step(store, st, err)) != 0)
             return rc;
@@ -371,11 +357,11 @@ static int put_table(wr_store_t *store, const char *crawler, const char *databas
         return wr_err_set(err, WR_EINVALID, "catalog: a table without a Name");
     if ((st = stmt(store, C_TBL_UPSERT, err)) == NULL)
         return WR_ESTORE;
-    bind_text(st, 1, database);
-    bind_text(st, 2, name);
-    bind_text(st, 3, json_string_value(json_object_get(t, "Location")));
-    bind_text(st, 4, json_string_value(json_object_get(t, "Classification")));
-    bind_text(st, 5, crawler);
+    wr__store_bind_text(st, 1, database);
+    wr__store_bind_text(st, 2, name);
+    wr__store_bind_text(st, 3, json_string_value(json_object_get(t, "Location")));
+    wr__store_bind_text(st, 4, json_string_value(json_object_get(t, "Classification")));
+    wr__store_bind_text(st, 5, crawler);
     sqlite3_bind_int64(st, 6, json_integer_value(json_object_get(t, "Version")));
     sqlite3_bind_int64(st, 7, now);
     if ((rc = wr__store_step(store, st, err)) != 0)
@@ -396,8 +382,8 @@ static int put_table(wr_store_t *store, const char *crawler, const char *databas
             return WR_ESTORE;
         }
         sqlite3_bind_int64(st, 1, id);
-        bind_text(st, 2, json_string_value(json_object_get(v, "Location")));
-        bind_text(st, 3, vals ? vals : "[]");
+        wr__store_bind_text(st, 2, json_string_value(json_object_get(v, "Location")));
+        wr__store_bind_text(st, 3, vals ? vals : "[]");
         rc = wr__store_step(store, st, err);
         free(vals);
         if (rc != 0)
@@ -408,7 +394,7 @@ static int put_table(wr_store_t *store, const char *crawler, const char *databas
         if ((st = stmt(store, C_FILE_INS, err)) == NULL)
             return WR_ESTORE;
         sqlite3_bind_int64(st, 1, id);
-        bind_text(st, 2, json_string_value(json_object_get(v, "Path")));
+        wr__store_bind_text(st, 2, json_string_value(json_object_get(v, "Path")));
         sqlite3_bind_int64(st, 3, json_integer_value(json_object_get(v, "Size")));
         sqlite3_bind_int64(st, 4, json_integer_value(json_object_get(v, "MTime")));
         if ((rc = wr__store_step(store, st, err)) != 0)
@@ -442,10 +428,10 @@ static int put_change(wr_store_t *store, const char *crawler, const char *databa
         return WR_ESTORE;
     }
     sqlite3_bind_int64(st, 1, id);
-    bind_text(st, 2, crawler);
+    wr__store_bind_text(st, 2, crawler);
     sqlite3_bind_int64(st, 3, now);
-    bind_text(st, 4, kind);
-    bind_text(st, 5, text ? text : "{}");
+    wr__store_bind_text(st, 4, kind);
+    wr__store_bind_text(st, 5, text ? text : "{}");
     rc = wr__store_step(store, st, err);
     free(text);
     return rc;
@@ -468,7 +454,7 @@ int wr_catalog_crawl_apply(wr_store_t *store, const char *crawler, const char *p
         rc = WR_ESTORE;
         goto done;
     }
-    bind_text(st, 1, database);
+    wr__store_bind_text(st, 1, database);
     sqlite3_bind_int64(st, 2, now);
     if ((rc = wr__store_step(store, st, err)) != 0)
         goto done;
@@ -487,11 +473,11 @@ int wr_catalog_crawl_apply(wr_store_t *store, const char *crawler, const char *p
         goto done;
     }
     text = json_dumps(result, JSON_COMPACT);
-    bind_text(st, 1, crawler);
-    bind_text(st, 2, path);
-    bind_text(st, 3, database);
+    wr__store_bind_text(st, 1, crawler);
+    wr__store_bind_text(st, 2, path);
+    wr__store_bind_text(st, 3, database);
     sqlite3_bind_int64(st, 4, now);
-    bind_text(st, 5, text ? text : "{}");
+    wr__store_bind_text(st, 5, text ? text : "{}");
     rc = wr__store_step(store, st, err);
 done:
     free(text);

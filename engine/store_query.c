@@ -93,26 +93,7 @@ static int q_error(wr_store_t *store, wr_err_t *err, const char *what)
                       sqlite3_errmsg(wr__store_db(store)));
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-}
-
 /* ==== Column -> JSON ==== */
-
-static json_t *col_text(sqlite3_stmt *st, int i)
-{
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    json_t *v;
-
-    if (s == NULL)
-        return json_null();
-    v = json_stringn(s, (size_t)sqlite3_column_bytes(st, i));
-    return v ? v : json_string("(not valid UTF-8)");
-}
 
 static json_t *col_int(sqlite3_stmt *st, int i)
 {
@@ -135,18 +116,6 @@ static json_t *col_time(sqlite3_stmt *st, int i)
         return json_null();
     wr_format_iso_ms(sqlite3_column_int64(st, i), iso);
     return json_string(iso);
-}
-
-/* A column holding JSON text, parsed; the text itself if it does not parse; or null. */
-static json_t *col_json(sqlite3_stmt *st, int i)
-{
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    json_t *v;
-
-    if (s == NULL)
-        return json_null();
-    v = json_loadb(s, (size_t)sqlite3_column_bytes(st, i), JSON_DECODE_ANY, NULL);
-    return v ? v : col_text(st, i);
 }
 
 /* Runs through the rows of `st`, calling `row` on each; always resets `st`. */
@@ -174,15 +143,15 @@ static json_t *run_summary(sqlite3_stmt *st)
 {
     json_t *r = json_object();
 
-    json_object_set_new(r, "id", col_text(st, 0));
-    json_object_set_new(r, "workflow", col_text(st, 1));
-    json_object_set_new(r, "status", col_text(st, 2));
-    json_object_set_new(r, "trigger", col_text(st, 3));
-    json_object_set_new(r, "logical_date", col_text(st, 4));
-    json_object_set_new(r, "ds", col_text(st, 5));
+    json_object_set_new(r, "id", wr__store_col_text(st, 0));
+    json_object_set_new(r, "workflow", wr__store_col_text(st, 1));
+    json_object_set_new(r, "status", wr__store_col_text(st, 2));
+    json_object_set_new(r, "trigger", wr__store_col_text(st, 3));
+    json_object_set_new(r, "logical_date", wr__store_col_text(st, 4));
+    json_object_set_new(r, "ds", wr__store_col_text(st, 5));
     json_object_set_new(r, "created_at", col_time(st, 6));
     json_object_set_new(r, "ended_at", col_time(st, 7));
-    json_object_set_new(r, "error", col_text(st, 8));
+    json_object_set_new(r, "error", wr__store_col_text(st, 8));
     return r;
 }
 
@@ -224,14 +193,14 @@ static json_t *workflow_row(sqlite3_stmt *st, int64_t now_s, int64_t *wf_id)
     bool paused = sqlite3_column_int(st, 6) != 0, removed = sqlite3_column_int(st, 7) != 0;
 
     *wf_id = sqlite3_column_int64(st, 0);
-    json_object_set_new(w, "name", col_text(st, 1));
-    json_object_set_new(w, "kind", col_text(st, 2));
-    json_object_set_new(w, "path", col_text(st, 3));
-    json_object_set_new(w, "schedule", col_text(st, 4));
+    json_object_set_new(w, "name", wr__store_col_text(st, 1));
+    json_object_set_new(w, "kind", wr__store_col_text(st, 2));
+    json_object_set_new(w, "path", wr__store_col_text(st, 3));
+    json_object_set_new(w, "schedule", wr__store_col_text(st, 4));
     json_object_set_new(w, "timezone", tz ? json_string(tz) : json_string("UTC"));
     json_object_set_new(w, "paused", json_boolean(paused));
     json_object_set_new(w, "removed", json_boolean(removed));
-    json_object_set_new(w, "load_error", col_text(st, 8));
+    json_object_set_new(w, "load_error", wr__store_col_text(st, 8));
     json_object_set_new(w, "version_id", col_int(st, 9));
     json_object_set_new(w, "next_fire_times",
                         paused || removed ? json_array() : next_fires(schedule, tz, now_s));
@@ -269,7 +238,7 @@ static int def_error_row(sqlite3_stmt *st, void *arg, wr_err_t *err)
             json_array_append_new(lines, line);
         text += n + (nl ? 1 : 0);
     }
-    json_object_set_new(e, "path", col_text(st, 0));
+    json_object_set_new(e, "path", wr__store_col_text(st, 0));
     json_object_set_new(e, "errors", lines);
     json_object_set_new(e, "updated_at", col_time(st, 2));
     json_array_append_new(arg, e);
@@ -348,8 +317,8 @@ static int version_row(sqlite3_stmt *st, void *arg, wr_err_t *err)
 
     (void)err;
     json_object_set_new(v, "id", col_int(st, 0));
-    json_object_set_new(v, "hash", col_text(st, 1));
-    json_object_set_new(v, "path", col_text(st, 2));
+    json_object_set_new(v, "hash", wr__store_col_text(st, 1));
+    json_object_set_new(v, "path", wr__store_col_text(st, 2));
     json_object_set_new(v, "created_at", col_time(st, 3));
     json_array_append_new(arg, v);
     return 0;
@@ -364,11 +333,11 @@ static int workflow_one(wr_store_t *store, const char *name, int64_t now_s, json
 
     if (st == NULL)
         return WR_ESTORE;
-    bind_text(st, 1, name);
+    wr__store_bind_text(st, 1, name);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *out = workflow_row(st, now_s, wf_id);
-        json_object_set_new(*out, "source", col_text(st, 10));
+        json_object_set_new(*out, "source", wr__store_col_text(st, 10));
         rc = 0;
     } else if (rc == SQLITE_DONE) {
         rc = wr_err_set(err, WR_ENOTFOUND, "no workflow named '%s'", name);
@@ -471,10 +440,10 @@ int wr_query_runs(wr_store_t *store, const wr_query_runs_t *q, json_t **out, wr_
         goto done;
     }
     sqlite3_bind_int64(st, 1, wf_id);
-    bind_text(st, 2, status[0] ? status : NULL);
+    wr__store_bind_text(st, 2, status[0] ? status : NULL);
     if (cursor_id != NULL) {
         sqlite3_bind_int64(st, 3, cursor_at);
-        bind_text(st, 4, cursor_id);
+        wr__store_bind_text(st, 4, cursor_id);
     }
     sqlite3_bind_int(st, 5, limit + 1); /* one more tells whether another page exists */
     page.runs = runs;
@@ -515,12 +484,12 @@ static int task_row(sqlite3_stmt *st, void *arg, wr_err_t *err)
     json_t *t = json_object();
 
     (void)err;
-    json_object_set_new(t, "name", col_text(st, 0));
-    json_object_set_new(t, "state", col_text(st, 1));
+    json_object_set_new(t, "name", wr__store_col_text(st, 0));
+    json_object_set_new(t, "state", wr__store_col_text(st, 1));
     json_object_set_new(t, "attempts", col_int(st, 2));
-    json_object_set_new(t, "output", col_json(st, 3));
-    json_object_set_new(t, "error", col_text(st, 4));
-    json_object_set_new(t, "cause", col_text(st, 5));
+    json_object_set_new(t, "output", wr__store_col_json(st, 3));
+    json_object_set_new(t, "error", wr__store_col_text(st, 4));
+    json_object_set_new(t, "cause", wr__store_col_text(st, 5));
     json_object_set_new(t, "started_at", col_time(st, 6));
     json_object_set_new(t, "ended_at", col_time(st, 7));
     json_object_set_new(t, "attempt_list", json_array());
@@ -540,12 +509,12 @@ static int attempt_row(sqlite3_stmt *st, void *arg, wr_err_t *err)
         return 0;
     a = json_object();
     json_object_set_new(a, "attempt", col_int(st, 1));
-    json_object_set_new(a, "state", col_text(st, 2));
+    json_object_set_new(a, "state", wr__store_col_text(st, 2));
     json_object_set_new(a, "started_at", col_time(st, 3));
     json_object_set_new(a, "ended_at", col_time(st, 4));
-    json_object_set_new(a, "output", col_json(st, 5));
-    json_object_set_new(a, "error", col_text(st, 6));
-    json_object_set_new(a, "cause", col_text(st, 7));
+    json_object_set_new(a, "output", wr__store_col_json(st, 5));
+    json_object_set_new(a, "error", wr__store_col_text(st, 6));
+    json_object_set_new(a, "cause", wr__store_col_text(st, 7));
     json_array_append_new(json_object_get(t, "attempt_list"), a);
     return 0;
 }
@@ -561,17 +530,17 @@ int wr_query_run(wr_store_t *store, const char *run_id, json_t **out, wr_err_t *
         rc = WR_ESTORE;
         goto done;
     }
-    bind_text(st, 1, run_id);
+    wr__store_bind_text(st, 1, run_id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         r = run_summary(st);
-        json_object_set_new(r, "input", col_json(st, 9));
-        json_object_set_new(r, "output", col_json(st, 10));
-        json_object_set_new(r, "cause", col_text(st, 11));
-        json_object_set_new(r, "client_run_id", col_text(st, 12));
+        json_object_set_new(r, "input", wr__store_col_json(st, 9));
+        json_object_set_new(r, "output", wr__store_col_json(st, 10));
+        json_object_set_new(r, "cause", wr__store_col_text(st, 11));
+        json_object_set_new(r, "client_run_id", wr__store_col_text(st, 12));
         json_object_set_new(r, "version_id", col_int(st, 13));
-        json_object_set_new(r, "interval_start", col_text(st, 14));
-        json_object_set_new(r, "interval_end", col_text(st, 15));
+        json_object_set_new(r, "interval_start", wr__store_col_text(st, 14));
+        json_object_set_new(r, "interval_end", wr__store_col_text(st, 15));
         rc = 0;
     } else if (rc == SQLITE_DONE) {
         rc = wr_err_set(err, WR_ENOTFOUND, "no run '%s'", run_id);
@@ -585,14 +554,14 @@ int wr_query_run(wr_store_t *store, const char *run_id, json_t **out, wr_err_t *
         rc = WR_ESTORE;
         goto done;
     }
-    bind_text(st, 1, run_id);
+    wr__store_bind_text(st, 1, run_id);
     if ((rc = each_row(store, st, task_row, &rt, err)) != 0)
         goto done;
     if ((st = q_stmt(store, Q_ATTEMPTS, err)) == NULL) {
         rc = WR_ESTORE;
         goto done;
     }
-    bind_text(st, 1, run_id);
+    wr__store_bind_text(st, 1, run_id);
     if ((rc = each_row(store, st, attempt_row, &rt, err)) != 0)
         goto done;
     json_object_set(r, "tasks", rt.tasks);
@@ -612,7 +581,7 @@ static int run_exists(wr_store_t *store, const char *run_id, wr_err_t *err)
 
     if (st == NULL)
         return WR_ESTORE;
-    bind_text(st, 1, run_id);
+    wr__store_bind_text(st, 1, run_id);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)
@@ -636,10 +605,10 @@ static int event_row(sqlite3_stmt *st, void *arg, wr_err_t *err)
     ev->last = sqlite3_column_int64(st, 0);
     json_object_set_new(e, "id", json_integer(ev->last));
     json_object_set_new(e, "ts", col_time(st, 1));
-    json_object_set_new(e, "type", col_text(st, 2));
-    json_object_set_new(e, "task", col_text(st, 3));
+    json_object_set_new(e, "type", wr__store_col_text(st, 2));
+    json_object_set_new(e, "task", wr__store_col_text(st, 3));
     json_object_set_new(e, "attempt", col_int(st, 4));
-    json_object_set_new(e, "detail", col_json(st, 5));
+    json_object_set_new(e, "detail", wr__store_col_json(st, 5));
     json_array_append_new(ev->events, e);
     return 0;
 }
@@ -661,7 +630,7 @@ int wr_query_events(wr_store_t *store, const char *run_id, int64_t after, int li
         rc = WR_ESTORE;
         goto done;
     }
-    bind_text(st, 1, run_id);
+    wr__store_bind_text(st, 1, run_id);
     sqlite3_bind_int64(st, 2, ev.last);
     sqlite3_bind_int(st, 3, limit);
     if ((rc = each_row(store, st, event_row, &ev, err)) != 0)
@@ -729,10 +698,10 @@ int wr_query_task_logs(wr_store_t *store, const char *run_id, const char *task, 
         return rc;
     if ((st = q_stmt(store, Q_LOG, err)) == NULL)
         return WR_ESTORE;
-    bind_text(st, 1, run_id);
-    bind_text(st, 2, task);
+    wr__store_bind_text(st, 1, run_id);
+    wr__store_bind_text(st, 2, task);
     sqlite3_bind_int(st, 3, attempt);
-    bind_text(st, 4, stream);
+    wr__store_bind_text(st, 4, stream);
     sqlite3_bind_int64(st, 5, offset);
     sqlite3_bind_int64(st, 6, WR_QUERY_LOG_CHUNK_MAX);
     rc = sqlite3_step(st);
@@ -883,9 +852,9 @@ int wr_query_token_create(wr_store_t *store, const char *name, const char *role,
         return wr_err_set(err, WR_EPARSE, "role must be viewer, operator or admin, not '%s'", role);
     if ((st = q_stmt(store, Q_TOKEN_INSERT, err)) == NULL)
         return WR_ESTORE;
-    bind_text(st, 1, name);
-    bind_text(st, 2, role);
-    bind_text(st, 3, hash_hex);
+    wr__store_bind_text(st, 1, name);
+    wr__store_bind_text(st, 2, role);
+    wr__store_bind_text(st, 3, hash_hex);
     sqlite3_bind_int64(st, 4, wr_now_ms());
     if ((rc = wr__store_step(store, st, err)) != 0)
         return rc;
@@ -898,8 +867,8 @@ static json_t *token_obj(sqlite3_stmt *st)
     json_t *t = json_object();
 
     json_object_set_new(t, "id", col_int(st, 0));
-    json_object_set_new(t, "name", col_text(st, 1));
-    json_object_set_new(t, "role", col_text(st, 2));
+    json_object_set_new(t, "name", wr__store_col_text(st, 1));
+    json_object_set_new(t, "role", wr__store_col_text(st, 2));
     json_object_set_new(t, "created_at", col_time(st, 3));
     return t;
 }
@@ -911,7 +880,7 @@ int wr_query_token_find(wr_store_t *store, const char *hash_hex, json_t **out, w
 
     if (st == NULL)
         return WR_ESTORE;
-    bind_text(st, 1, hash_hex);
+    wr__store_bind_text(st, 1, hash_hex);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *out = token_obj(st);

@@ -39,14 +39,6 @@ _Static_assert(Q__END <= WR_STORE_SLOTS_QUERY, "serve statements overflow their 
     "SELECT ?1, workflow_id, id, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 "                \
     "FROM workflow_versions WHERE id = ?2"
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-}
-
 static sqlite3_stmt *q(wr_store_t *store, int slot, const char *sql, wr_err_t *err)
 {
     return wr__store_stmt(store, (size_t)slot, sql, err);
@@ -65,18 +57,18 @@ int wr_store_run_insert(wr_store_t *store, const wr_run_row_t *row, const char *
         rc = WR_ESTORE;
         goto done;
     }
-    bind_text(st, 1, row->id);
+    wr__store_bind_text(st, 1, row->id);
     sqlite3_bind_int64(st, 2, row->version_id);
-    bind_text(st, 3, row->status);
-    bind_text(st, 4, row->trigger);
-    bind_text(st, 5, row->logical_date);
-    bind_text(st, 6, row->input_json);
+    wr__store_bind_text(st, 3, row->status);
+    wr__store_bind_text(st, 4, row->trigger);
+    wr__store_bind_text(st, 5, row->logical_date);
+    wr__store_bind_text(st, 6, row->input_json);
     sqlite3_bind_int64(st, 7, now);
-    bind_text(st, 8, row->ds);
-    bind_text(st, 9, row->interval_start);
-    bind_text(st, 10, row->interval_end);
+    wr__store_bind_text(st, 8, row->ds);
+    wr__store_bind_text(st, 9, row->interval_start);
+    wr__store_bind_text(st, 10, row->interval_end);
     sqlite3_bind_int64(st, 11, row->logical_ts);
-    bind_text(st, 12, row->client_run_id);
+    wr__store_bind_text(st, 12, row->client_run_id);
     if ((rc = wr__store_step(store, st, err)) != 0)
         goto done;
     if (sqlite3_changes(wr__store_db(store)) != 1) {
@@ -91,8 +83,8 @@ int wr_store_run_insert(wr_store_t *store, const wr_run_row_t *row, const char *
             rc = WR_ESTORE;
             goto done;
         }
-        bind_text(st, 1, row->id);
-        bind_text(st, 2, tasks[i]);
+        wr__store_bind_text(st, 1, row->id);
+        wr__store_bind_text(st, 2, tasks[i]);
         if ((rc = wr__store_step(store, st, err)) != 0)
             goto done;
     }
@@ -109,7 +101,7 @@ int wr_store_run_insert(wr_store_t *store, const wr_run_row_t *row, const char *
         }
         sqlite3_bind_int64(st, 1, row->version_id);
         sqlite3_bind_int64(st, 2, row->logical_ts);
-        bind_text(st, 3, row->logical_date);
+        wr__store_bind_text(st, 3, row->logical_date);
         if ((rc = wr__store_step(store, st, err)) != 0)
             goto done;
     }
@@ -123,8 +115,8 @@ int wr_store_run_insert(wr_store_t *store, const wr_run_row_t *row, const char *
             goto done;
         }
         sqlite3_bind_int64(st, 1, row->version_id);
-        bind_text(st, 2, row->trigger_file);
-        bind_text(st, 3, row->id);
+        wr__store_bind_text(st, 2, row->trigger_file);
+        wr__store_bind_text(st, 3, row->id);
         sqlite3_bind_int64(st, 4, now);
         if ((rc = wr__store_step(store, st, err)) != 0)
             goto done;
@@ -152,8 +144,8 @@ int wr_store_run_set_status(wr_store_t *store, const char *run_id, const char *s
         rc = WR_ESTORE;
         goto done;
     }
-    bind_text(st, 1, run_id);
-    bind_text(st, 2, status);
+    wr__store_bind_text(st, 1, run_id);
+    wr__store_bind_text(st, 2, status);
     if ((rc = wr__store_step(store, st, err)) != 0)
         goto done;
     rc = wr__store_event_insert(store, run_id, wr_now_ms(), event, NULL, 0, NULL, err);
@@ -198,12 +190,12 @@ int wr_store_definition_loaded(wr_store_t *store, const char *name, const char *
         rc = WR_ESTORE;
         goto done;
     }
-    bind_text(st, 1, name);
-    bind_text(st, 2, kind);
+    wr__store_bind_text(st, 1, name);
+    wr__store_bind_text(st, 2, kind);
     sqlite3_bind_int64(st, 3, now);
-    bind_text(st, 4, path);
-    bind_text(st, 5, schedule);
-    bind_text(st, 6, timezone ? timezone : "UTC");
+    wr__store_bind_text(st, 4, path);
+    wr__store_bind_text(st, 5, schedule);
+    wr__store_bind_text(st, 6, timezone ? timezone : "UTC");
     if ((rc = wr__store_step(store, st, err)) != 0)
         goto done;
     st = q(store, Q_WF_ID, "SELECT id, paused FROM workflows WHERE name = ?1", err);
@@ -211,7 +203,7 @@ int wr_store_definition_loaded(wr_store_t *store, const char *name, const char *
         rc = WR_ESTORE;
         goto done;
     }
-    bind_text(st, 1, name);
+    wr__store_bind_text(st, 1, name);
     if (sqlite3_step(st) == SQLITE_ROW) {
         *workflow_id = sqlite3_column_int64(st, 0);
         p = sqlite3_column_int64(st, 1);
@@ -227,9 +219,9 @@ int wr_store_definition_loaded(wr_store_t *store, const char *name, const char *
         goto done;
     }
     sqlite3_bind_int64(st, 1, *workflow_id);
-    bind_text(st, 2, hash);
-    bind_text(st, 3, path);
-    bind_text(st, 4, source);
+    wr__store_bind_text(st, 2, hash);
+    wr__store_bind_text(st, 3, path);
+    wr__store_bind_text(st, 4, source);
     sqlite3_bind_int64(st, 5, now);
     if ((rc = wr__store_step(store, st, err)) != 0)
         goto done;
@@ -240,7 +232,7 @@ int wr_store_definition_loaded(wr_store_t *store, const char *name, const char *
         goto done;
     }
     sqlite3_bind_int64(st, 1, *workflow_id);
-    bind_text(st, 2, hash);
+    wr__store_bind_text(st, 2, hash);
     if ((rc = lookup_i64(store, st, version_id, &found, err)) != 0)
         goto done;
     st = q(store, Q_WF_CURRENT, "UPDATE workflows SET current_version_id = ?2 WHERE id = ?1", err);
@@ -261,7 +253,7 @@ int wr_store_definition_removed(wr_store_t *store, const char *name, wr_err_t *e
                          "UPDATE workflows SET removed = 1, updated_at = ?2 WHERE name = ?1", err);
     if (st == NULL)
         return WR_ESTORE;
-    bind_text(st, 1, name);
+    wr__store_bind_text(st, 1, name);
     sqlite3_bind_int64(st, 2, wr_now_ms());
     return wr__store_step(store, st, err);
 }
@@ -287,9 +279,9 @@ int wr_store_definition_errors(wr_store_t *store, const char *path, const char *
         rc = WR_ESTORE;
         goto done;
     }
-    bind_text(st, 1, path);
+    wr__store_bind_text(st, 1, path);
     if (problems != NULL) {
-        bind_text(st, 2, problems);
+        wr__store_bind_text(st, 2, problems);
         sqlite3_bind_int64(st, 3, wr_now_ms());
     }
     if ((rc = wr__store_step(store, st, err)) != 0)
@@ -315,7 +307,7 @@ int wr_store_workflow_set_paused(wr_store_t *store, const char *name, bool pause
                          "UPDATE workflows SET paused = ?2, updated_at = ?3 WHERE name = ?1", err);
     if (st == NULL)
         return WR_ESTORE;
-    bind_text(st, 1, name);
+    wr__store_bind_text(st, 1, name);
     sqlite3_bind_int(st, 2, paused ? 1 : 0);
     sqlite3_bind_int64(st, 3, wr_now_ms());
     return wr__store_step(store, st, err);
@@ -343,7 +335,7 @@ int wr_store_fire_exists(wr_store_t *store, int64_t workflow_id, const char *log
     if (st == NULL)
         return WR_ESTORE;
     sqlite3_bind_int64(st, 1, workflow_id);
-    bind_text(st, 2, logical_date);
+    wr__store_bind_text(st, 2, logical_date);
     return lookup_i64(store, st, &one, exists, err);
 }
 
@@ -358,7 +350,7 @@ int wr_store_run_by_client_id(wr_store_t *store, int64_t workflow_id, const char
     if (st == NULL)
         return WR_ESTORE;
     sqlite3_bind_int64(st, 1, workflow_id);
-    bind_text(st, 2, client_run_id);
+    wr__store_bind_text(st, 2, client_run_id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -375,22 +367,6 @@ int wr_store_run_by_client_id(wr_store_t *store, int64_t workflow_id, const char
 }
 
 /* ==== Loading runs to resume ==== */
-
-static json_t *col_json(sqlite3_stmt *st, int i)
-{
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    json_t *v;
-    if (s == NULL)
-        return json_null();
-    v = json_loads(s, JSON_DECODE_ANY, NULL);
-    return v ? v : json_null();
-}
-
-static json_t *col_str(sqlite3_stmt *st, int i)
-{
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    return s ? json_string(s) : json_null();
-}
 
 /* Runs matching `where` (a fixed SQL fragment with ?1 bound to `arg` when not NULL). */
 static int load_runs(wr_store_t *store, const char *where, const char *arg, json_t **out,
@@ -419,31 +395,31 @@ static int load_runs(wr_store_t *store, const char *where, const char *arg, json
         goto done;
     }
     if (arg != NULL)
-        bind_text(st, 1, arg);
+        wr__store_bind_text(st, 1, arg);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *r = json_object(), *tasks = json_object();
-        json_object_set_new(r, "id", col_str(st, 0));
-        json_object_set_new(r, "workflow", col_str(st, 1));
+        json_object_set_new(r, "id", wr__store_col_text(st, 0));
+        json_object_set_new(r, "workflow", wr__store_col_text(st, 1));
         json_object_set_new(r, "version_id", json_integer(sqlite3_column_int64(st, 2)));
-        json_object_set_new(r, "status", col_str(st, 3));
-        json_object_set_new(r, "trigger", col_str(st, 4));
-        json_object_set_new(r, "input", col_json(st, 5));
-        json_object_set_new(r, "ds", col_str(st, 6));
-        json_object_set_new(r, "logical_date", col_str(st, 7));
+        json_object_set_new(r, "status", wr__store_col_text(st, 3));
+        json_object_set_new(r, "trigger", wr__store_col_text(st, 4));
+        json_object_set_new(r, "input", wr__store_col_json(st, 5));
+        json_object_set_new(r, "ds", wr__store_col_text(st, 6));
+        json_object_set_new(r, "logical_date", wr__store_col_text(st, 7));
         json_object_set_new(r, "logical_ts", json_integer(sqlite3_column_int64(st, 8)));
-        json_object_set_new(r, "interval_start", col_str(st, 9));
-        json_object_set_new(r, "interval_end", col_str(st, 10));
+        json_object_set_new(r, "interval_start", wr__store_col_text(st, 9));
+        json_object_set_new(r, "interval_end", wr__store_col_text(st, 10));
         sqlite3_reset(tst);
-        bind_text(tst, 1, (const char *)sqlite3_column_text(st, 0));
+        wr__store_bind_text(tst, 1, (const char *)sqlite3_column_text(st, 0));
         while (sqlite3_step(tst) == SQLITE_ROW) {
             json_t *t = json_object();
-            json_object_set_new(t, "state", col_str(tst, 1));
+            json_object_set_new(t, "state", wr__store_col_text(tst, 1));
             json_object_set_new(t, "attempts", json_integer(sqlite3_column_int64(tst, 2)));
-            json_object_set_new(t, "output", col_json(tst, 3));
-            json_object_set_new(t, "error", col_str(tst, 4));
-            json_object_set_new(t, "cause", col_str(tst, 5));
-            json_object_set_new(t, "retry_counts", col_json(tst, 6));
-            json_object_set_new(t, "catch_error", col_json(tst, 7));
+            json_object_set_new(t, "output", wr__store_col_json(tst, 3));
+            json_object_set_new(t, "error", wr__store_col_text(tst, 4));
+            json_object_set_new(t, "cause", wr__store_col_text(tst, 5));
+            json_object_set_new(t, "retry_counts", wr__store_col_json(tst, 6));
+            json_object_set_new(t, "catch_error", wr__store_col_json(tst, 7));
             json_object_set_new(t, "retry_at", json_integer(sqlite3_column_int64(tst, 8)));
             json_object_set_new(t, "pid", json_integer(sqlite3_column_int64(tst, 9)));
             json_object_set_new(tasks, (const char *)sqlite3_column_text(tst, 0), t);
@@ -511,8 +487,8 @@ int wr_store_attempt_pid(wr_store_t *store, const char *run_id, const char *task
                          err);
     if (st == NULL)
         return WR_ESTORE;
-    bind_text(st, 1, run_id);
-    bind_text(st, 2, task);
+    wr__store_bind_text(st, 1, run_id);
+    wr__store_bind_text(st, 2, task);
     sqlite3_bind_int(st, 3, attempt);
     sqlite3_bind_int(st, 4, pid);
     return wr__store_step(store, st, err);
@@ -527,7 +503,7 @@ int wr_store_file_seen(wr_store_t *store, int64_t workflow_id, const char *path,
     if (st == NULL)
         return WR_ESTORE;
     sqlite3_bind_int64(st, 1, workflow_id);
-    bind_text(st, 2, path);
+    wr__store_bind_text(st, 2, path);
     return lookup_i64(store, st, &one, seen, err);
 }
 
