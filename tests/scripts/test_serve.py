@@ -61,7 +61,7 @@ class Serve:
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(args, cwd=self.work, stdin=subprocess.DEVNULL,
                                      stdout=self.logf, stderr=self.logf, env=env)
-        wait_for(lambda: "listening on" in self.text() or self.proc.poll() is not None, 20)
+        wait_for(lambda: "listening on" in self.text() or self.proc.poll() is not None, 45)
         if self.proc.poll() is not None:
             raise SystemExit("weir serve did not start:\n" + self.text())
 
@@ -156,7 +156,7 @@ tasks:
     s.start()
     ok = wait_for(lambda: db(work, "SELECT count(*) FROM runs r JOIN workflows w ON "
                                    "w.id = r.workflow_id WHERE w.name = 'hourly' AND "
-                                   "r.status = 'SUCCEEDED'")[0][0] >= 8, 30)
+                                   "r.status = 'SUCCEEDED'")[0][0] >= 8, 60)
     s.stop()
     rows = db(work, "SELECT r.logical_date, r.ds, r.interval_start, r.status FROM runs r "
                     "JOIN workflows w ON w.id = r.workflow_id WHERE w.name = 'hourly' "
@@ -205,7 +205,7 @@ tasks:
     s = Serve(work, clock="2026-01-01T03:30:00Z,1")
     s.start()
     ok = wait_for(lambda: db(work, "SELECT count(*) FROM runs WHERE status = 'SUCCEEDED'")[0][0]
-                  >= 4, 30)
+                  >= 4, 60)
     s.stop()
     if not ok:
         print(s.text()[-3000:])
@@ -238,7 +238,7 @@ tasks:
     s = Serve(work, clock="2026-01-01T02:30:00Z,1", config="pools: {warehouse: 1}\n")
     s.start()
     ok = wait_for(lambda: db(work, "SELECT count(*) FROM runs WHERE status = 'SUCCEEDED'")[0][0]
-                  == 3, 30)
+                  == 3, 60)
     time.sleep(0.5)
     s.stop()
     check(ok, "three runs (00:00, 01:00, 02:00) complete")
@@ -261,7 +261,7 @@ tasks:
     s = Serve(work, clock="2026-01-10T00:00:00Z,1")
     s.start()
     wait_for(lambda: db(work, "SELECT count(*) FROM runs WHERE status = 'SUCCEEDED'")[0][0]
-             == 3, 20)
+             == 3, 45)
     time.sleep(0.5)
     s.stop()
     rows = db(work, "SELECT logical_date, ds FROM runs ORDER BY logical_date")
@@ -288,7 +288,7 @@ state_machine:
     s = Serve(work, clock="2026-03-01T00:00:30Z,60")
     s.start()
     ok = wait_for(lambda: db(work, "SELECT count(*) FROM runs WHERE status = 'SUCCEEDED' "
-                                   "AND trigger = 'schedule'")[0][0] >= 2, 20)
+                                   "AND trigger = 'schedule'")[0][0] >= 2, 45)
     s.stop()
     check(ok, "a state machine's `state_machine:` wrapper schedule fires")
     kinds = db(work, "SELECT kind FROM workflows WHERE name = 'sm_every_minute'")
@@ -312,17 +312,17 @@ def test_reload_and_errors():
     check(err and "teleport" in err[0][0] and "bad.yaml:1:" in err[0][0],
           "the invalid file's problem is recorded with its position")
     write(work, "dags/b.yaml", "tasks: {t: {type: local_transform, command: echo b}}\n")
-    ok = wait_for(lambda: ("b",) in db(work, "SELECT name FROM workflows"), 10)
+    ok = wait_for(lambda: ("b",) in db(work, "SELECT name FROM workflows"), 45)
     check(ok, "an added file is loaded while running")
     write(work, "dags/a.yaml", "tasks: {t: {type: local_transform, command: echo a2}}\n")
     ok = wait_for(lambda: db(work, "SELECT count(*) FROM workflow_versions v JOIN workflows w "
-                                   "ON w.id = v.workflow_id WHERE w.name = 'a'")[0][0] == 2, 10)
+                                   "ON w.id = v.workflow_id WHERE w.name = 'a'")[0][0] == 2, 45)
     check(ok, "a changed file records a new version")
     os.remove(os.path.join(work, "dags/b.yaml"))
-    ok = wait_for(lambda: db(work, "SELECT removed FROM workflows WHERE name = 'b'") == [(1,)], 10)
+    ok = wait_for(lambda: db(work, "SELECT removed FROM workflows WHERE name = 'b'") == [(1,)], 45)
     check(ok, "a removed file marks its workflow removed")
     write(work, "dags/bad.yaml", "tasks: {t: {type: local_transform, command: echo fixed}}\n")
-    ok = wait_for(lambda: db(work, "SELECT count(*) FROM definition_errors")[0][0] == 0, 10)
+    ok = wait_for(lambda: db(work, "SELECT count(*) FROM definition_errors")[0][0] == 0, 45)
     check(ok, "fixing the invalid file clears its problem")
     rc = s.stop()
     check(rc == 0, "SIGTERM stops the server cleanly (exit %r)" % rc)
@@ -348,7 +348,7 @@ tasks:
     tmp = write(work, "inbox/.part", "a\nb\nc\n")
     os.rename(tmp, os.path.join(inbox, "day1.csv"))
     ok = wait_for(lambda: db(work, "SELECT count(*) FROM runs WHERE status = 'SUCCEEDED'")[0][0]
-                  == 1, 15)
+                  == 1, 45)
     check(ok, "a new complete file starts one run")
     out = db(work, "SELECT t.output, r.input FROM task_instances t JOIN runs r ON r.id = t.run_id")
     check(out and json.loads(out[0][0]) == 3 and json.loads(out[0][1])["file"].endswith("day1.csv"),
@@ -393,14 +393,14 @@ tasks:
 """ % marker)
     s = Serve(work, clock="2026-06-01T10:00:30Z,1", config="shutdown_grace: 2s\n")
     s.start()
-    ok = wait_for(lambda: os.path.exists(marker + ".pid.1"), 15)
+    ok = wait_for(lambda: os.path.exists(marker + ".pid.1"), 45)
     check(ok, "the scheduled run's long task started")
     s.kill9()
     with open(marker + ".pid.1") as f:
         pid1 = int(f.read().strip())
     s = Serve(work, clock="2026-06-01T10:00:40Z,1", config="shutdown_grace: 2s\n")
     s.start()
-    ok = wait_for(lambda: os.path.exists(marker + ".pid.2"), 15)
+    ok = wait_for(lambda: os.path.exists(marker + ".pid.2"), 45)
     check(ok, "after kill -9 the lost attempt is retried (Weir.WorkerLost)")
     alive = process_alive(pid1)
     check(not alive, "the orphaned process group of the lost attempt was stopped")
