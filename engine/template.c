@@ -46,8 +46,8 @@ int wr_template_parse_expr(const char *text, size_t len, wr_tpl_expr_t *out, wr_
             if (p == start || p >= end || *p != ']')
                 goto bad;
         } else {
-            if (!(isalpha((unsigned char)*p) || *p == '_'))
-                goto bad;
+            if (p >= end || !(isalpha((unsigned char)*p) || *p == '_'))
+                goto bad; /* also a trailing '.': text[len] is not ours to read */
             while (p < end && ident_char((unsigned char)*p))
                 p++;
         }
