@@ -15,8 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
-
+#include "engine/yaml_json.h"
 #include "engine/intrinsics.h"
 #include "engine/jsonpath.h"
 #include "tasks/task.h"
@@ -105,123 +104,6 @@ bool wr_asl_parse_timestamp(const char *s, int64_t *secs, int32_t *nanos)
     return true;
 }
 
-/* ==== YAML -> JSON ==== */
-
-static json_t *yaml_scalar(const yaml_node_t *n)
-{
-    const char *v = (const char *)n->data.scalar.value;
-    size_t len = n->data.scalar.length;
-    char *end;
-
-    if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-        if (len == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
-            strcmp(v, "NULL") == 0)
-            return json_null();
-        if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0 || strcmp(v, "TRUE") == 0)
-            return json_true();
-        if (strcmp(v, "false") == 0 || strcmp(v, "False") == 0 || strcmp(v, "FALSE") == 0)
-            return json_false();
-        if (isdigit((unsigned char)v[0]) ||
-            ((v[0] == '-' || v[0] == '+') && isdigit((unsigned char)v[1]))) {
-            long long i = strtoll(v, &end, 10);
-            if (*end == '\0')
-                return json_integer(i);
-            double dv = strtod(v, &end);
-            if (*end == '\0')
-                return json_real(dv);
-        }
-    }
-    return json_stringn(v, len);
-}
-
-/* NOLINTNEXTLINE(misc-no-recursion): nesting is capped, see the file header. */
-static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth, wr_err_t *err)
-{
-    json_t *out;
-
-    if (n == NULL)
-        return json_null();
-    if (depth > JSON_MAX_DEPTH) {
-        wr_err_set_at(err, WR_EPARSE, (int)n->start_mark.line + 1, (int)n->start_mark.column + 1,
-                      "YAML nested more than %d levels", JSON_MAX_DEPTH);
-        return NULL;
-    }
-    switch (n->type) {
-    case YAML_SCALAR_NODE:
-        out = yaml_scalar(n);
-        if (out == NULL)
-            wr_err_set_at(err, WR_EPARSE, (int)n->start_mark.line + 1,
-                          (int)n->start_mark.column + 1, "%s", "text is not valid UTF-8");
-        return out;
-    case YAML_SEQUENCE_NODE:
-        out = json_array();
-        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-             it++) {
-            json_t *v = yaml_to_json(doc, yaml_document_get_node(doc, *it), depth + 1, err);
-            if (v == NULL) {
-                json_decref(out);
-                return NULL;
-            }
-            json_array_append_new(out, v);
-        }
-        return out;
-    case YAML_MAPPING_NODE:
-        out = json_object();
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-             p++) {
-            yaml_node_t *k = yaml_document_get_node(doc, p->key);
-            json_t *v;
-            if (k == NULL || k->type != YAML_SCALAR_NODE) {
-                wr_err_set_at(err, WR_EPARSE, k ? (int)k->start_mark.line + 1 : 0,
-                              k ? (int)k->start_mark.column + 1 : 0, "%s",
-                              "mapping keys must be scalars");
-                json_decref(out);
-                return NULL;
-            }
-            if (json_object_get(out, (const char *)k->data.scalar.value) != NULL) {
-                wr_err_set_at(err, WR_EPARSE, (int)k->start_mark.line + 1,
-                              (int)k->start_mark.column + 1, "duplicate key '%s'",
-                              (const char *)k->data.scalar.value);
-                json_decref(out);
-                return NULL;
-            }
-            v = yaml_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1, err);
-            if (v == NULL) {
-                json_decref(out);
-                return NULL;
-            }
-            json_object_set_new(out, (const char *)k->data.scalar.value, v);
-        }
-        return out;
-    default:
-        return json_null();
-    }
-}
-
-static json_t *load_yaml(const char *text, size_t len, wr_err_t *err)
-{
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    json_t *out = NULL;
-
-    if (!yaml_parser_initialize(&parser)) {
-        wr_err_set(err, WR_EPARSE, "%s", "cannot initialise the YAML parser");
-        return NULL;
-    }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        wr_err_set_at(err, WR_EPARSE, (int)parser.problem_mark.line + 1,
-                      (int)parser.problem_mark.column + 1, "YAML: %s",
-                      parser.problem ? parser.problem : "syntax error");
-        yaml_parser_delete(&parser);
-        return NULL;
-    }
-    out = yaml_to_json(&doc, yaml_document_get_root_node(&doc), 0, err);
-    yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
-    return out;
-}
-
 /* ==== Validation context ==== */
 
 typedef struct {
@@ -267,6 +149,12 @@ static bool is_nonneg_int(const json_t *v)
 static bool is_pos_int(const json_t *v)
 {
     return json_is_integer(v) && json_integer_value(v) > 0;
+}
+
+/* A positive number of seconds that milliseconds can hold (AWS's own limit is 99999999). */
+static bool is_seconds(const json_t *v)
+{
+    return is_pos_int(v) && json_integer_value(v) <= 99999999;
 }
 
 /* A Path field: a string holding a path with any root. */
@@ -658,8 +546,8 @@ static void build_retry(vctx_t *v, const char *where, wr_asl_state_t *st)
         }
         st->n_retry++;
         if ((x = json_object_get(r, "IntervalSeconds")) != NULL) {
-            if (!is_pos_int(x))
-                problem(v, w, "%s", "IntervalSeconds must be a positive integer");
+            if (!is_seconds(x))
+                problem(v, w, "%s", "IntervalSeconds must be a positive integer up to 99999999");
             else
                 rt->interval_ms = json_integer_value(x) * 1000;
         }
@@ -676,8 +564,8 @@ static void build_retry(vctx_t *v, const char *where, wr_asl_state_t *st)
                 rt->backoff_rate = json_number_value(x);
         }
         if ((x = json_object_get(r, "MaxDelaySeconds")) != NULL) {
-            if (!is_pos_int(x))
-                problem(v, w, "%s", "MaxDelaySeconds must be a positive integer");
+            if (!is_seconds(x))
+                problem(v, w, "%s", "MaxDelaySeconds must be a positive integer up to 99999999");
             else
                 rt->max_delay_ms = json_integer_value(x) * 1000;
         }
@@ -750,12 +638,14 @@ static void build_catch(vctx_t *v, const char *where, wr_asl_state_t *st)
 
 /* ==== States ==== */
 
-static const char *const type_names[] = {"Pass",    "Task", "Choice",   "Wait",
-                                         "Succeed", "Fail", "Parallel", "Map"};
+/* NULL-terminated for wr_closest(); N_TYPES counts the names. */
+static const char *const type_names[] = {"Pass", "Task",     "Choice", "Wait", "Succeed",
+                                         "Fail", "Parallel", "Map",    NULL};
+#define N_TYPES (WR_ARRAY_SIZE(type_names) - 1)
 
 const char *wr_asl_type_name(wr_asl_type_t t)
 {
-    return (size_t)t < WR_ARRAY_SIZE(type_names) ? type_names[t] : "?";
+    return (size_t)t < N_TYPES ? type_names[t] : "?";
 }
 
 static const char *const f_pass[] = {"Type",      "Comment",    "Next",       "End",
@@ -862,7 +752,7 @@ static void check_resource(vctx_t *v, const char *where, wr_asl_state_t *st)
 {
     json_t *res = json_object_get(st->def, "Resource");
     const char *r, *p;
-    char *w = join(where, "Resource");
+    char *w = join(where, "Resource"), *base = NULL;
     static const struct {
         const char *arn, *type;
     } map[] = {
@@ -880,6 +770,14 @@ static void check_resource(vctx_t *v, const char *where, wr_asl_state_t *st)
     }
     r = json_string_value(res);
     st->res_kind = WR_ASL_RES_UNSUPPORTED;
+    /* The callback pattern: the same integration, and the attempt then waits for a task token
+     * result (SendTaskSuccess/Failure). The suffix is matched off before the lookups below. */
+    if (strncmp(r, "arn:aws:states:::", 17) == 0 && strlen(r) > 17 + 17 &&
+        strcmp(r + strlen(r) - 17, ".waitForTaskToken") == 0) {
+        base = wr_xstrndup(r, strlen(r) - 17);
+        r = base;
+        st->wait_token = true;
+    }
     if (strncmp(r, "arn:aws:lambda:", 15) == 0 && (p = strstr(r, ":function:")) != NULL) {
         const char *name = p + 10;
         const char *colon = strchr(name, ':');
@@ -909,6 +807,7 @@ static void check_resource(vctx_t *v, const char *where, wr_asl_state_t *st)
     } else {
         problem(v, w, "'%s' is not a resource ARN (arn:...) or weir:TYPE", r);
     }
+    free(base);
     free(w);
 }
 
@@ -1294,10 +1193,10 @@ static wr_asl_machine_t *build_machine(vctx_t *v, const char *where, const json_
             free(ws);
             continue;
         }
-        for (t = 0; t < WR_ARRAY_SIZE(type_names); t++)
+        for (t = 0; t < N_TYPES; t++)
             if (type && strcmp(type, type_names[t]) == 0)
                 break;
-        if (t == WR_ARRAY_SIZE(type_names)) {
+        if (t == N_TYPES) {
             char *wt = join(ws, "Type");
             const char *close = type ? wr_closest(type, type_names) : NULL;
             if (close)
@@ -1454,12 +1353,10 @@ int wr_asl_load_string(const char *path, const char *text, size_t len, wr_asl_t 
             goto done;
         }
     } else {
-        wr_err_t ye;
-        memset(&ye, 0, sizeof(ye));
-        doc = load_yaml(text, len, &ye);
-        if (doc == NULL) {
-            rc = wr_err_set_at(err, WR_EPARSE, ye.line, ye.column, "%s:%d:%d: %s", path, ye.line,
-                               ye.column, ye.msg);
+        /* The shared loader: YAML 1.2 core scalars, duplicate keys, nesting and alias caps,
+         * and `path:line:column` in every error. */
+        if ((rc = wr_yaml_to_json(path, text, len, &doc, err)) != 0) {
+            doc = NULL;
             goto done;
         }
     }
@@ -1492,8 +1389,8 @@ int wr_asl_load_string(const char *path, const char *text, size_t len, wr_asl_t 
     } else {
         asl->machine = build_machine(&v, "", asl->root, 0);
         x = json_object_get(asl->root, "TimeoutSeconds");
-        if (x != NULL && !is_pos_int(x))
-            problem(&v, "TimeoutSeconds", "%s", "must be a positive integer");
+        if (x != NULL && !is_seconds(x))
+            problem(&v, "TimeoutSeconds", "%s", "must be a positive integer up to 99999999");
         else if (x != NULL)
             asl->timeout_ms = json_integer_value(x) * 1000;
     }

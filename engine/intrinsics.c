@@ -8,6 +8,7 @@
 #include "engine/intrinsics.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,18 +248,22 @@ static int fn_array_contains(const wr_intrinsic_t *f, json_t **args, json_t **ou
 
 static int fn_array_range(const wr_intrinsic_t *f, json_t **args, json_t **out, wr_err_t *err)
 {
-    long long a, b, step, n;
+    long long a, b, step;
 
     if (!get_int(args[0], &a) || !get_int(args[1], &b) || !get_int(args[2], &step))
         return fail(err, f, "%s", "start, end and step must be integers");
     if (step == 0)
         return fail(err, f, "%s", "the step must not be 0");
-    n = (b - a) / step + 1;
-    if (n > RANGE_MAX)
+    /* In doubles: b - a and x += step may not fit a long long near its limits. */
+    if (((double)b - (double)a) / (double)step + 1 > RANGE_MAX)
         return fail(err, f, "the range has more than %d items", RANGE_MAX);
     *out = json_array();
-    for (long long x = a; step > 0 ? x <= b : x >= b; x += step)
+    for (long long x = a; step > 0 ? x <= b : x >= b;) {
         json_array_append_new(*out, json_integer(x));
+        if ((step > 0 && x > LLONG_MAX - step) || (step < 0 && x < LLONG_MIN - step))
+            break;
+        x += step;
+    }
     return 0;
 }
 
@@ -471,22 +476,32 @@ static int fn_math_random(const wr_intrinsic_t *f, json_t **args, json_t **out, 
     } else if (uv_random(NULL, NULL, &r, sizeof(r), 0, NULL) != 0) {
         r = (uint64_t)uv_hrtime() * 0x9e3779b97f4a7c15ull;
     }
-    *out = json_integer((json_int_t)(a + (long long)(r % (uint64_t)(b - a))));
+    *out = json_integer((json_int_t)((uint64_t)a + r % ((uint64_t)b - (uint64_t)a)));
     return 0;
 }
 
-/* Java's Math.round: halves go toward +infinity (1.5 -> 2, -2.5 -> -2). */
-static long long java_round(double d)
+/* Java's Math.round: halves go toward +infinity (1.5 -> 2, -2.5 -> -2). False when the
+ * result does not fit a long long. */
+static bool java_round(double d, long long *out)
 {
-    return (long long)floor(d + 0.5);
+    double r = floor(d + 0.5);
+    if (!(r >= -9223372036854775808.0 && r < 9223372036854775808.0))
+        return false;
+    *out = (long long)r;
+    return true;
 }
 
 static int fn_math_add(const wr_intrinsic_t *f, json_t **args, json_t **out, wr_err_t *err)
 {
+    long long a, b;
+
     if (!json_is_number(args[0]) || !json_is_number(args[1]))
         return fail(err, f, "%s", "both arguments must be numbers");
-    *out = json_integer((json_int_t)(java_round(json_number_value(args[0])) +
-                                     java_round(json_number_value(args[1]))));
+    if (!java_round(json_number_value(args[0]), &a) ||
+        !java_round(json_number_value(args[1]), &b) || (b > 0 && a > LLONG_MAX - b) ||
+        (b < 0 && a < LLONG_MIN - b))
+        return fail(err, f, "%s", "the sum does not fit a 64-bit integer");
+    *out = json_integer((json_int_t)(a + b));
     return 0;
 }
 
@@ -710,12 +725,12 @@ static int parse_arg(parser_t *ps, int depth, arg_t *a)
     char c;
     const char *p;
 
+    memset(a, 0, sizeof(*a)); /* the caller frees it even when parsing fails */
     skip_ws(ps);
     if (ps->pos >= ps->len)
         return perr(ps, "%s", "expected an argument");
     c = ps->s[ps->pos];
     p = ps->s + ps->pos;
-    memset(a, 0, sizeof(*a));
     if (c == '\'')
         return parse_string(ps, a);
     if (c == '$')

@@ -1014,7 +1014,8 @@ int wr_jsonpath_set(const wr_jsonpath_t *p, json_t **doc, json_t *value, wr_err_
                 if (child != NULL)
                     goto bad;
                 child = json_object();
-                json_object_set_new(cur, seg->name, child);
+                if (json_object_set_new(cur, seg->name, child) != 0)
+                    goto bad; /* a key jansson refuses (not UTF-8): child is gone */
             }
         } else {
             if (!json_is_array(cur) || !index_of(seg->idx, json_array_size(cur), &at))
