@@ -85,8 +85,8 @@ struct active_s {
     wr_server_t *srv;
     dag_t *dag;
     wfref_t *ref;
-    wr_run_t *run;       /* a DAG run, or NULL */
-    wr_asl_run_t *arun;  /* a state machine execution, or NULL */
+    wr_run_t *run;      /* a DAG run, or NULL */
+    wr_asl_run_t *arun; /* a state machine execution, or NULL */
     bool queued;
 };
 
@@ -819,8 +819,8 @@ static void dag_set_version(dag_t *d, wr_workflow_t *wf, wr_asl_t *asl, int64_t 
 
 /* Makes `cur` (a DAG or state machine from `path`) the current version of its workflow.
  * Returns the DAG entry, or NULL after logging a store error. Takes ownership of wf/asl. */
-static dag_t *install_version(wr_server_t *srv, const char *path, wr_workflow_t *wf,
-                              wr_asl_t *asl, bool api_defined)
+static dag_t *install_version(wr_server_t *srv, const char *path, wr_workflow_t *wf, wr_asl_t *asl,
+                              bool api_defined)
 {
     const char *name = wf ? wf->name : asl->name;
     const char *hash = wf ? wf->hash : asl->hash;
