@@ -29,12 +29,12 @@ typedef enum {
     WR_CMD_SET_PAUSED,  /* pause/unpause `workflow` */
     /* State machines created through the Step Functions API (stored in the database, not
      * in the DAG folder; listed with the other workflows). */
-    WR_CMD_SM_CREATE,   /* `workflow` = name, `definition` = ASL JSON text; 409 if it exists
-                           with another definition, 200 (same) or 201 (new) otherwise */
-    WR_CMD_SM_UPDATE,   /* `workflow`, `definition`: a new version; 404 if unknown */
-    WR_CMD_SM_DELETE,   /* `workflow`: no new executions; running ones finish; 404 if unknown */
-    WR_CMD_TASK_TOKEN,  /* `token` with `token_kind` "success" (output = `definition` JSON),
-                           "failure" (`error`, `cause`) or "heartbeat"; 404 unknown token */
+    WR_CMD_SM_CREATE,  /* `workflow` = name, `definition` = ASL JSON text; 409 if it exists
+                          with another definition, 200 (same) or 201 (new) otherwise */
+    WR_CMD_SM_UPDATE,  /* `workflow`, `definition`: a new version; 404 if unknown */
+    WR_CMD_SM_DELETE,  /* `workflow`: no new executions; running ones finish; 404 if unknown */
+    WR_CMD_TASK_TOKEN, /* `token` with `token_kind` "success" (output = `definition` JSON),
+                          "failure" (`error`, `cause`) or "heartbeat"; 404 unknown token */
 } wr_cmd_kind_t;
 
 /** A command from another thread to the loop. The caller fills the request part, calls
@@ -44,9 +44,9 @@ typedef struct wr_cmd_s {
     wr_cmd_kind_t kind;
     const char *workflow;
     const char *run_id;
-    const json_t *input; /* TRIGGER: a JSON object, or NULL for {} */
-    bool paused;         /* SET_PAUSED */
-    const char *actor;   /* who asked (token name), for the history; may be NULL */
+    const json_t *input;    /* TRIGGER: a JSON object, or NULL for {} */
+    bool paused;            /* SET_PAUSED */
+    const char *actor;      /* who asked (token name), for the history; may be NULL */
     const char *definition; /* SM_CREATE/SM_UPDATE: ASL JSON; TASK_TOKEN success: output */
     const char *token;      /* TASK_TOKEN */
     const char *token_kind; /* TASK_TOKEN: "success", "failure", "heartbeat" */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Source rules the compiler cannot check (STYLE.md §1.1, §9):
 #  - banned functions (gets strcpy strcat sprintf vsprintf strtok atoi atol strerror system popen);
-#  - sqlite3_* only in engine/store*.c, MHD_* only in web/;
+#  - sqlite3_* only in engine/store*.[ch], MHD_* only in web/;
 #  - clang-format clean (when clang-format is installed).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,8 +17,8 @@ if hits=$(grep -nE "$banned" $src | grep -vE '^\S+:[0-9]+:\s*(/\*|\*)'); then
     echo "$hits"
     status=1
 fi
-if hits=$(grep -nE '\bsqlite3_[a-z_]+\s*\(' $src | grep -vE '^engine/store[^/]*\.c:'); then
-    echo "lint: sqlite3_* outside engine/store*.c:"
+if hits=$(grep -nE '\bsqlite3_[a-z_]+\s*\(' $src | grep -vE '^engine/store[^/]*\.[ch]:'); then
+    echo "lint: sqlite3_* outside engine/store*.[ch]:"
     echo "$hits"
     status=1
 fi
