@@ -126,6 +126,24 @@ void wr_engine_slot_acquire(wr_engine_t *eng, wr_slot_wait_t *w, wr_slot_cb cb)
         uv_idle_start(&grant_of(eng)->idle, on_idle);
 }
 
+bool wr_engine_slot_available(const wr_engine_t *eng, wr_limiter_t *const *limiters, int priority)
+{
+    /* Counting the waiters at or above this priority keeps the check O(1) in the usual case
+     * (nobody waiting) and exact otherwise. */
+    int ahead = 0;
+    for (const wr_slot_wait_t *w = eng->wait_head; w != NULL && w->priority >= priority;
+         w = w->next)
+        ahead++;
+    if (eng->running + ahead >= eng->parallelism)
+        return false;
+    for (int i = 0; i < WR_SLOT_LIMITERS; i++) {
+        const wr_limiter_t *l = limiters[i];
+        if (l != NULL && l->limit > 0 && l->used >= l->limit)
+            return false;
+    }
+    return true;
+}
+
 void wr_engine_slot_cancel(wr_engine_t *eng, wr_slot_wait_t *w)
 {
     wr_slot_wait_t **pp = &eng->wait_head;

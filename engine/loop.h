@@ -68,6 +68,9 @@ void wr_engine_dispose(wr_engine_t *eng);
 /** Asks for a slot: `w->cb` runs (from the loop, never from inside this call) when one is
  *  free. Slots are granted in request order. */
 void wr_engine_slot_acquire(wr_engine_t *eng, wr_slot_wait_t *w, wr_slot_cb cb);
+/** True when a request with these limiters and priority would be granted at once (on the
+ *  next loop iteration), with no request ahead of it. */
+bool wr_engine_slot_available(const wr_engine_t *eng, wr_limiter_t *const *limiters, int priority);
 /** Withdraws a request that has not been granted yet. */
 void wr_engine_slot_cancel(wr_engine_t *eng, wr_slot_wait_t *w);
 /** Sets the named pools from weir.yaml's `pools:` ({NAME: SLOTS} or {NAME: {slots: N}}).

@@ -20,6 +20,8 @@
 #include "engine/store_serve.h"
 #include "engine/template.h"
 
+#define PID_RECORD_AFTER_MS 200
+
 typedef enum {
     TS_PENDING = 0,
     TS_WAITING, /* ready, waiting for a parallelism slot */
@@ -49,6 +51,7 @@ typedef struct trun_s {
     bool has_slot;
     uv_timer_t retry_timer;
     uv_timer_t timeout_timer;
+    uv_timer_t pid_timer;  /* records the attempt's process group once it has run a while */
     wr_task_attempt_t *ta; /* the attempt in flight */
     bool timed_out;
     int64_t attempt_start_ms;
@@ -368,6 +371,7 @@ static json_t *resolve(void *arg, const wr_tpl_expr_t *e, wr_err_t *err)
 
 static void on_attempt_done(wr_task_attempt_t *ta, wr_task_result_t *res);
 static void start_attempt(wr_run_t *run, size_t i);
+static void on_pid_timer(uv_timer_t *timer);
 
 static void on_slot(wr_slot_wait_t *w)
 {
@@ -392,9 +396,18 @@ static void request_slot(wr_run_t *run, size_t i)
 static void task_ready(wr_run_t *run, size_t i)
 {
     trun_t *t = &run->t[i];
+    const wr_wtask_t *wt = &run->wf->tasks[i];
+    wr_limiter_t *limiters[WR_SLOT_LIMITERS] = {
+        run->task_limit, wt->pool ? wr_engine_pool(run->eng, wt->pool) : NULL};
 
     t->state = TS_WAITING;
-    if (record(run, i, "TaskQueued", NULL, NULL) != 0)
+    /* "queued" is recorded only for a task that will really wait for a slot: one that starts
+     * at once goes from pending to running in one transaction (TaskStarted), and a restart
+     * re-decides a pending task whose upstream tasks have ended. A catch target is always
+     * recorded, since the error that routed to it is only in its resume data. */
+    if ((wt->catch_target || run->draining ||
+         !wr_engine_slot_available(run->eng, limiters, wt->priority)) &&
+        record(run, i, "TaskQueued", NULL, NULL) != 0)
         return;
     request_slot(run, i);
 }
@@ -474,8 +487,21 @@ static void start_attempt(wr_run_t *run, size_t i)
     }
     if (wt->timeout_ms > 0)
         uv_timer_start(&t->timeout_timer, on_timeout, (uint64_t)wt->timeout_ms, 0);
-    if (ta->pid > 0 &&
-        wr_store_attempt_pid(run->eng->store, run->id, wt->name, t->attempts, ta->pid, &err) != 0)
+    /* The process group is recorded (for a restart to stop what a crash left) once the
+     * attempt has run for a moment: most tasks end sooner, and need no extra transaction. */
+    if (ta->pid > 0)
+        uv_timer_start(&t->pid_timer, on_pid_timer, PID_RECORD_AFTER_MS, 0);
+}
+
+static void on_pid_timer(uv_timer_t *timer)
+{
+    trun_t *t = wr_container_of(timer, trun_t, pid_timer);
+    wr_run_t *run = t->run;
+    wr_err_t err;
+
+    if (t->ta != NULL && t->ta->pid > 0 &&
+        wr_store_attempt_pid(run->eng->store, run->id, run->wf->tasks[t->index].name, t->attempts,
+                             t->ta->pid, &err) != 0)
         fprintf(stderr, "weir: %s\n", err.msg); /* only a restart's clean-up needs it */
 }
 
@@ -508,6 +534,7 @@ static void on_attempt_done(wr_task_attempt_t *ta, wr_task_result_t *res)
     int r, c;
 
     uv_timer_stop(&t->timeout_timer);
+    uv_timer_stop(&t->pid_timer);
     t->ta = NULL;
     run->in_flight--;
     if (t->has_slot) {
@@ -752,6 +779,7 @@ void wr_run_close(wr_run_t *run)
     for (size_t i = 0; i < run->wf->n_tasks; i++) {
         close_run_handle(run, (uv_handle_t *)&run->t[i].retry_timer);
         close_run_handle(run, (uv_handle_t *)&run->t[i].timeout_timer);
+        close_run_handle(run, (uv_handle_t *)&run->t[i].pid_timer);
     }
     close_run_handle(run, (uv_handle_t *)&run->finish_timer);
 }
@@ -812,6 +840,7 @@ static wr_run_t *run_alloc(wr_engine_t *eng, const wr_workflow_t *wf, const char
         t->retry_counts = wr_xcalloc(wf->tasks[i].n_retry + 1, sizeof(int));
         uv_timer_init(&eng->loop, &t->retry_timer);
         uv_timer_init(&eng->loop, &t->timeout_timer);
+        uv_timer_init(&eng->loop, &t->pid_timer);
     }
     return run;
 }

@@ -395,6 +395,10 @@ tasks:
     s.start()
     ok = wait_for(lambda: os.path.exists(marker + ".pid.1"), 45)
     check(ok, "the scheduled run's long task started")
+    # A process group is recorded once its attempt has run 200 ms.
+    ok = wait_for(lambda: db(work, "SELECT pid FROM attempts WHERE task = 'wait'") not in
+                  ([], [(None,)]), 45)
+    check(ok, "the running attempt's process group is recorded")
     s.kill9()
     with open(marker + ".pid.1") as f:
         pid1 = int(f.read().strip())
