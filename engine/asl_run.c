@@ -18,6 +18,7 @@
 #include "engine/asl_run.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "engine/policy.h"
 #include "engine/run.h"
 #include "engine/store.h"
+#include "engine/store_asl.h"
 #include "engine/store_serve.h"
 #include "tasks/task.h"
 
@@ -38,6 +40,7 @@ typedef enum {
     PH_WAITING,   /* an attempt, a timer or a block is in progress */
     PH_RESUME,    /* the async part ended: `res` or the error fields hold the outcome */
     PH_RETRY,     /* a retry delay ended: run the state's work again */
+    PH_SLOT,      /* resumed: TaskScheduled is recorded; wait for a slot and start */
     PH_DONE,      /* the frame ended */
 } phase_t;
 
@@ -77,6 +80,28 @@ struct frame_s {
     bool done;         /* ended (successfully unless `failed`) */
     json_t *output;    /* the frame's output when it ended successfully; owned */
     frame_t *all_next; /* every frame of the run, for teardown */
+    /* Durability and task tokens. */
+    char *key;          /* place in the execution: "" for the top frame, "B.I" for item or
+                           branch I of the B-th block its owner started ("1.4/2.0" nested);
+                           names the frame in every history event it records */
+    int nblocks;        /* blocks (Parallel/Map) this frame started: numbers the next one */
+    int64_t entered_ms; /* when the current state was entered */
+    int64_t started_ms; /* when the current attempt started */
+    char *task_token;   /* the current attempt's task token (waitForTaskToken), or NULL */
+    bool token_wait;    /* the handler ended (TaskSubmitted): waiting for the token result */
+    bool tok_pending;   /* a token result arrived while the handler still ran */
+    bool tok_failed;    /* ... and it was a failure */
+    json_t *tok_output; /* ... its output; owned */
+    char *tok_error, *tok_cause;
+    uv_timer_t hb; /* HeartbeatSeconds of a waitForTaskToken task */
+    int64_t hb_ms; /* 0: none */
+    bool hb_timed_out;
+    bool counted;        /* its end is counted in its block */
+    bool replay_entered; /* resumed: StateEntered is in the history already */
+    bool replay_caught;  /* resumed: StateCaught is in the history already */
+    int replay;          /* resume: where the history left the frame (rp_t) */
+    int pid;             /* resume: the process group of the attempt in flight */
+    int64_t retry_at;    /* resume: when a scheduled retry runs */
 };
 
 struct block_s {
@@ -85,6 +110,7 @@ struct block_s {
     size_t n;
     size_t next_start;
     size_t running, n_done, n_failed;
+    int seq;          /* the owner's block number (frame keys) */
     size_t max_conc;  /* 0: unlimited */
     double tol_count; /* tolerated failures; < 0: none */
     double tol_pct;   /* tolerated percentage; < 0: none */
@@ -99,10 +125,12 @@ struct block_s {
 struct wr_asl_run_s {
     wr_engine_t *eng;
     const wr_asl_t *asl;
-    char id[40];
+    char id[128];
+    char *name; /* the execution's name: the client's, or the id */
     char *trigger;
     char *arn;
     char start_iso[32];
+    int64_t start_ms;
     json_t *input;
     frame_t *top;
     frame_t *frames; /* all frames */
@@ -113,6 +141,8 @@ struct wr_asl_run_s {
     uv_timer_t exec_timer; /* the state machine's TimeoutSeconds */
     int in_flight;         /* attempts started and not yet done */
     bool finished, aborting, timed_out, closing, store_failed;
+    bool interrupting; /* shutting down: nothing new starts, the execution does not end */
+    bool stopped;      /* StopExecution: error/cause are the caller's */
     int pending_closes;
     char *status;
     json_t *output;
@@ -220,12 +250,22 @@ static json_t *detail_of(const frame_t *f, const char *key, json_t *value)
 {
     json_t *d = json_object();
     json_object_set_new(d, "name", json_string(cur_state(f)->name));
+    if (f->key[0] != '\0')
+        json_object_set_new(d, "frame", json_string(f->key));
     if (f->block != NULL)
         json_object_set_new(d, f->block->is_map ? "iteration" : "branch",
                             json_integer((json_int_t)f->index));
     if (key != NULL)
         json_object_set(d, key, value ? value : json_null());
     return d;
+}
+
+/* A frame's event: `detail` (stolen) gets the frame's key. */
+static void fevent(frame_t *f, const char *type, int attempt, json_t *detail)
+{
+    if (f->key[0] != '\0')
+        json_object_set_new(detail, "frame", json_string(f->key));
+    event(f->run, type, cur_state(f)->name, attempt, detail);
 }
 
 static void state_event(frame_t *f, const char *suffix, const char *key, json_t *value)
@@ -261,7 +301,7 @@ static json_t *context_object(ectx_t *c)
 
     json_object_set_new(ex, "Id", json_string(run->arn));
     json_object_set(ex, "Input", run->input);
-    json_object_set_new(ex, "Name", json_string(run->id));
+    json_object_set_new(ex, "Name", json_string(run->name));
     json_object_set_new(ex, "RoleArn",
                         json_string("arn:aws:iam::123456789012:role/weir-local-execution"));
     json_object_set_new(ex, "StartTime", json_string(run->start_iso));
@@ -274,6 +314,8 @@ static json_t *context_object(ectx_t *c)
     json_object_set_new(st, "EnteredTime", json_string(f->entered));
     json_object_set_new(st, "RetryCount", json_integer(f->retry_total));
     json_object_set_new(ctx, "State", st);
+    if (f->task_token != NULL)
+        json_object_set_new(ctx, "Task", json_pack("{s:s}", "Token", f->task_token));
     if (c->map_item != NULL) {
         json_t *map = json_object();
         json_object_set(map, "Item", c->map_item);
@@ -485,6 +527,24 @@ static void transition(frame_t *f, size_t next, json_t *output, bool end)
 
 static void handle_failure(frame_t *f);
 
+/* Leaves the current state with `out` (stolen) for state `next` (or the frame's end):
+ * applies `assigned` (stolen; may be NULL) and records StateExited with what a replay needs
+ * to continue from here: the variables assigned and the next state. */
+static void exit_state(frame_t *f, json_t *out, json_t *assigned, size_t next, bool end)
+{
+    char type[64];
+    json_t *d = detail_of(f, "output", out);
+
+    if (assigned != NULL)
+        json_object_set(d, "assign", assigned);
+    if (!end && next != WR_ASL_NONE)
+        json_object_set_new(d, "next", json_string(f->m->states[next].name));
+    snprintf(type, sizeof(type), "%sStateExited", wr_asl_type_name(cur_state(f)->type));
+    apply_assign(f, assigned);
+    event(f->run, type, cur_state(f)->name, f->attempts, d);
+    transition(f, next, out, end);
+}
+
 /* The state produced `result` (stolen): ResultPath, OutputPath, Assign, exit, next. */
 static void finish_state(frame_t *f, json_t *result)
 {
@@ -550,9 +610,7 @@ static void finish_state(frame_t *f, json_t *result)
         frame_end(f);
         return;
     }
-    apply_assign(f, assigned);
-    state_event(f, "StateExited", "output", out);
-    transition(f, st->next, out, st->end);
+    exit_state(f, out, assigned, st->next, st->end);
 }
 
 static void on_retry_timer(uv_timer_t *t)
@@ -586,9 +644,9 @@ static void handle_failure(frame_t *f)
         uv_random(NULL, NULL, &rnd, sizeof(rnd), 0, NULL);
         delay =
             wr_policy_retry_delay(&st->retry[r], f->retry_counts[r], (double)rnd / 4294967296.0);
-        event(f->run, "StateRetryScheduled", st->name, f->attempts,
-              json_pack("{s:s?, s:s?, s:I, s:i}", "error", f->err_name, "cause", f->err_cause,
-                        "delay_ms", (json_int_t)delay, "retry", f->retry_total));
+        fevent(f, "StateRetryScheduled", f->attempts,
+               json_pack("{s:s?, s:s?, s:I, s:i, s:i}", "error", f->err_name, "cause", f->err_cause,
+                         "delay_ms", (json_int_t)delay, "retry", f->retry_total, "retrier", r));
         if (!f->run->eng->quiet)
             fprintf(stderr, "  %-24s retry %d in %.3gs (%s)\n", st->name, f->retry_total,
                     (double)delay / 1000.0, name);
@@ -605,9 +663,11 @@ static void handle_failure(frame_t *f)
         json_object_set_new(eo, "Error", f->err_name ? json_string(f->err_name) : json_null());
         if (f->err_cause != NULL)
             json_object_set_new(eo, "Cause", json_string(f->err_cause));
-        event(f->run, "StateCaught", st->name, f->attempts,
-              json_pack("{s:s?, s:s?, s:s}", "error", f->err_name, "cause", f->err_cause, "next",
-                        st->catchers[c].next));
+        if (!f->replay_caught)
+            fevent(f, "StateCaught", f->attempts,
+                   json_pack("{s:s?, s:s?, s:s}", "error", f->err_name, "cause", f->err_cause,
+                             "next", st->catchers[c].next));
+        f->replay_caught = false;
         if (eval_assign(f, json_object_get(cdef, "Assign"), eo, &assigned) != 0) {
             json_decref(eo);
             frame_end(f);
@@ -635,9 +695,7 @@ static void handle_failure(frame_t *f)
             wr_jsonpath_free(p);
         }
         clear_error(f);
-        apply_assign(f, assigned);
-        state_event(f, "StateExited", "output", combined);
-        transition(f, st->catchers[c].next_index, combined, false);
+        exit_state(f, combined, assigned, st->catchers[c].next_index, false);
         return;
     }
     frame_end(f);
@@ -950,9 +1008,7 @@ static void do_choice(frame_t *f)
         json_decref(rule_assigned);
     }
     json_decref(eff);
-    apply_assign(f, assigned);
-    state_event(f, "StateExited", "output", out);
-    transition(f, next, out, false);
+    exit_state(f, out, assigned, next, false);
 }
 
 static void do_succeed(frame_t *f)
@@ -966,8 +1022,7 @@ static void do_succeed(frame_t *f)
         return;
     }
     json_decref(eff);
-    state_event(f, "StateExited", "output", out);
-    transition(f, WR_ASL_NONE, out, true);
+    exit_state(f, out, NULL, WR_ASL_NONE, true);
 }
 
 /* Error or Cause of a Fail state: a literal, or ErrorPath/CausePath (path or intrinsic). */
@@ -1047,6 +1102,9 @@ static void do_wait(frame_t *f)
     set_json(&f->eff, eff);
     if ((x = json_object_get(def, "Seconds")) != NULL) {
         delay_ms = (int64_t)json_integer_value(x) * 1000;
+        delay_ms -= wr_now_ms() - f->entered_ms; /* resumed: what is left of it */
+        if (delay_ms < 0)
+            delay_ms = 0;
     } else if ((x = json_object_get(def, "SecondsPath")) != NULL) {
         long long secs;
         if (eval_expr(&c, json_string_value(x), &v) != 0) {
@@ -1063,7 +1121,9 @@ static void do_wait(frame_t *f)
             return;
         }
         json_decref(v);
-        delay_ms = secs * 1000;
+        delay_ms = secs * 1000 - (wr_now_ms() - f->entered_ms);
+        if (delay_ms < 0)
+            delay_ms = 0;
     } else {
         const char *ts;
         int64_t s, now = wr_now_ms();
@@ -1104,6 +1164,28 @@ static void do_wait(frame_t *f)
 
 static void on_attempt_done(wr_task_attempt_t *ta, wr_task_result_t *res);
 
+static void stop_task_timers(frame_t *f)
+{
+    uv_timer_stop(&f->tmo);
+    uv_timer_stop(&f->hb);
+}
+
+/* A waitForTaskToken attempt whose handler has ended timed out waiting for its token. */
+static void token_timed_out(frame_t *f, const char *error, const char *cause)
+{
+    f->token_wait = false;
+    stop_task_timers(f);
+    clear_error(f);
+    f->failed = true;
+    f->err_name = wr_xstrdup(error);
+    f->err_cause = wr_xstrdup(cause);
+    fevent(f, "TaskTimedOut", f->attempts,
+           json_pack("{s:s, s:s}", "error", f->err_name, "cause", f->err_cause));
+    f->phase = PH_RESUME;
+    enqueue(f);
+    pump(f->run);
+}
+
 static void on_task_timeout(uv_timer_t *t)
 {
     frame_t *f = wr_container_of(t, frame_t, tmo);
@@ -1111,6 +1193,21 @@ static void on_task_timeout(uv_timer_t *t)
         f->timed_out = true;
         f->ta->canceled = true;
         f->ta->type->cancel(f->ta);
+    } else if (f->token_wait) {
+        token_timed_out(f, "States.Timeout", "The task timed out waiting for its task token.");
+    }
+}
+
+static void on_heartbeat_timeout(uv_timer_t *t)
+{
+    frame_t *f = wr_container_of(t, frame_t, hb);
+    if (f->ta != NULL && !f->ta->canceled) {
+        f->hb_timed_out = true;
+        f->ta->canceled = true;
+        f->ta->type->cancel(f->ta);
+    } else if (f->token_wait) {
+        token_timed_out(f, "States.HeartbeatTimeout",
+                        "No heartbeat or task token result arrived within HeartbeatSeconds.");
     }
 }
 
@@ -1124,13 +1221,16 @@ static void attempt_free(wr_task_attempt_t *ta)
 }
 
 /* TimeoutSeconds / HeartbeatSeconds, literal or by path; 0 = none. A local handler cannot
- * send heartbeats, so HeartbeatSeconds bounds the attempt like a timeout. */
-static int task_timeout(frame_t *f, int64_t *out_ms)
+ * send heartbeats, so HeartbeatSeconds bounds the attempt like a timeout; a waitForTaskToken
+ * task gets heartbeats (SendTaskHeartbeat), so there it is a timer of its own (*hb_ms). */
+static int task_timeout(frame_t *f, int64_t *out_ms, int64_t *hb_ms)
 {
     static const char *const fields[] = {"TimeoutSeconds", "HeartbeatSeconds"};
     const json_t *def = cur_state(f)->def;
     json_t *in = NULL;
     int64_t best = 0;
+
+    *hb_ms = 0;
 
     for (size_t i = 0; i < WR_ARRAY_SIZE(fields); i++) {
         char path_field[40];
@@ -1159,6 +1259,10 @@ static int task_timeout(frame_t *f, int64_t *out_ms)
                                   path_field, json_string_value(p));
             }
             json_decref(v);
+        }
+        if (i == 1 && cur_state(f)->wait_token) {
+            *hb_ms = secs > 0 ? secs * 1000 : 0;
+            continue;
         }
         if (secs > 0 && (best == 0 || secs * 1000 < best))
             best = secs * 1000;
@@ -1286,6 +1390,8 @@ static void start_attempt(frame_t *f)
     memset(&err, 0, sizeof(err));
     f->attempts++;
     f->timed_out = false;
+    f->hb_timed_out = false;
+    f->started_ms = wr_now_ms();
     ta = wr_xcalloc(1, sizeof(*ta));
     ta->eng = run->eng;
     ta->type = st->task_type;
@@ -1297,9 +1403,10 @@ static void start_attempt(frame_t *f)
     ta->data = f;
     f->ta = ta;
     run->in_flight++;
-    event(run, "TaskStarted", st->name, f->attempts,
-          json_pack("{s:s, s:s}", "resource",
-                    json_string_value(json_object_get(st->def, "Resource")), "token", ta->token));
+    fevent(f, "TaskStarted", f->attempts,
+           json_pack("{s:s, s:s, s:s?}", "resource",
+                     json_string_value(json_object_get(st->def, "Resource")), "token", ta->token,
+                     "task_token", f->task_token));
     if (!run->eng->quiet) {
         char ts[32];
         wr_format_iso_ms(wr_now_ms(), ts);
@@ -1330,13 +1437,18 @@ static void start_attempt(frame_t *f)
     }
     if (f->timeout_ms > 0)
         uv_timer_start(&f->tmo, on_task_timeout, (uint64_t)f->timeout_ms, 0);
+    if (f->hb_ms > 0)
+        uv_timer_start(&f->hb, on_heartbeat_timeout, (uint64_t)f->hb_ms, 0);
+    /* A restart stops what a crash left running: the process group is in the history. */
+    if (ta->pid > 0)
+        fevent(f, "TaskProcessStarted", f->attempts, json_pack("{s:i}", "pid", ta->pid));
 }
 
 static void on_slot(wr_slot_wait_t *w)
 {
     frame_t *f = wr_container_of(w, frame_t, slot);
     f->has_slot = true;
-    if (f->aborted || f->run->aborting) {
+    if (f->aborted || f->run->aborting || f->run->interrupting) {
         f->has_slot = false;
         wr_engine_slot_release(f->run->eng, &f->slot);
         maybe_finish(f->run);
@@ -1373,13 +1485,46 @@ static json_t *lambda_invoke_shape(json_t *payload)
     return out;
 }
 
+/* Records an attempt's outcome (stolen: `output` on success, else error/cause) and puts
+ * the frame back on the ready queue. */
+static void task_outcome(frame_t *f, json_t *output, const char *error, const char *cause,
+                         bool timed_out)
+{
+    wr_asl_run_t *run = f->run;
+    const wr_asl_state_t *st = cur_state(f);
+
+    clear_error(f);
+    if (error == NULL) {
+        json_t *out = output ? output : json_null();
+        if (st->res_kind == WR_ASL_RES_LAMBDA_INVOKE && !st->wait_token)
+            out = lambda_invoke_shape(out);
+        fevent(f, "TaskSucceeded", f->attempts, json_pack("{s:O}", "output", out));
+        set_json(&f->res, out);
+    } else {
+        json_decref(output);
+        f->failed = true;
+        f->err_name = wr_xstrdup(error);
+        f->err_cause = cause ? wr_xstrdup(cause) : NULL;
+        fevent(f, timed_out ? "TaskTimedOut" : "TaskFailed", f->attempts,
+               json_pack("{s:s, s:s?}", "error", error, "cause", cause));
+        if (!run->eng->quiet) {
+            char ts[32];
+            wr_format_iso_ms(wr_now_ms(), ts);
+            fprintf(stderr, "%s  %-24s failed           %s: %.200s\n", ts + 11, st->name, error,
+                    cause ? cause : "");
+        }
+    }
+    f->phase = PH_RESUME;
+    if (!run->interrupting)
+        enqueue(f);
+}
+
 static void on_attempt_done(wr_task_attempt_t *ta, wr_task_result_t *res)
 {
     frame_t *f = ta->data;
     wr_asl_run_t *run = f->run;
     const wr_asl_state_t *st = cur_state(f);
 
-    uv_timer_stop(&f->tmo);
     f->ta = NULL;
     run->in_flight--;
     if (f->has_slot) {
@@ -1387,45 +1532,77 @@ static void on_attempt_done(wr_task_attempt_t *ta, wr_task_result_t *res)
         wr_engine_slot_release(run->eng, &f->slot);
     }
     attempt_free(ta);
-    if (f->timed_out) {
+    if (f->timed_out || f->hb_timed_out) {
         free(res->error);
         free(res->cause);
         json_decref(res->output);
         res->output = NULL;
-        res->error = wr_xstrdup("States.Timeout");
+        res->error = wr_xstrdup(f->timed_out ? "States.Timeout" : "States.HeartbeatTimeout");
         res->cause =
-            wr_xasprintf("Task timed out after %.3g seconds.", (double)f->timeout_ms / 1000.0);
+            f->timed_out
+                ? wr_xasprintf("Task timed out after %.3g seconds.", (double)f->timeout_ms / 1000.0)
+                : wr_xasprintf("No heartbeat within %.3g seconds.", (double)f->hb_ms / 1000.0);
     }
     if (f->aborted || run->aborting) {
+        stop_task_timers(f);
         wr_task_result_dispose(res);
         maybe_finish(run);
         return;
     }
-    clear_error(f);
-    if (res->error == NULL) {
+    if (run->interrupting && res->error != NULL && !f->tok_pending) {
+        /* Stopped for a shutdown: the next start runs the attempt again, without using a
+         * retry (TaskInterrupted sends the replay back to TaskScheduled). */
+        stop_task_timers(f);
+        fevent(f, "TaskInterrupted", f->attempts, json_pack("{s:s}", "reason", "shutdown"));
+        wr_task_result_dispose(res);
+        return;
+    }
+    if (st->wait_token && f->tok_pending) {
+        /* The token result came while the handler still ran: it is the attempt's outcome. */
+        json_t *out = f->tok_output;
+        char *e = f->tok_error, *c = f->tok_cause;
+        bool failed = f->tok_failed;
+        f->tok_pending = false;
+        f->tok_output = NULL;
+        f->tok_error = f->tok_cause = NULL;
+        stop_task_timers(f);
+        task_outcome(f, out, failed ? (e ? e : "") : NULL, c, false);
+        free(e);
+        free(c);
+    } else if (st->wait_token && res->error == NULL) {
+        /* The handler has the token: the attempt goes on until a token result arrives,
+         * TimeoutSeconds passes or heartbeats stop. */
         json_t *out = res->output ? res->output : json_null();
         res->output = NULL;
         if (st->res_kind == WR_ASL_RES_LAMBDA_INVOKE)
             out = lambda_invoke_shape(out);
-        event(run, "TaskSucceeded", st->name, f->attempts, json_pack("{s:O}", "output", out));
-        set_json(&f->res, out);
+        fevent(f, "TaskSubmitted", f->attempts, json_pack("{s:o}", "output", out));
+        f->token_wait = true;
+        wr_task_result_dispose(res);
+        return;
     } else {
-        f->failed = true;
-        f->err_name = wr_xstrdup(res->error);
-        f->err_cause = res->cause ? wr_xstrdup(res->cause) : NULL;
-        event(run, f->timed_out ? "TaskTimedOut" : "TaskFailed", st->name, f->attempts,
-              json_pack("{s:s, s:s?}", "error", res->error, "cause", res->cause));
-        if (!run->eng->quiet) {
-            char ts[32];
-            wr_format_iso_ms(wr_now_ms(), ts);
-            fprintf(stderr, "%s  %-24s failed           %s: %.200s\n", ts + 11, st->name,
-                    res->error, res->cause ? res->cause : "");
-        }
+        stop_task_timers(f);
+        task_outcome(f, res->output, res->error, res->cause, f->timed_out || f->hb_timed_out);
+        res->output = NULL;
     }
     wr_task_result_dispose(res);
-    f->phase = PH_RESUME;
-    enqueue(f);
     pump(run);
+}
+
+/* A new task token: 128 random bits, then the run's id (so a daemon can route it). */
+static char *new_task_token(wr_asl_run_t *run)
+{
+    unsigned char b[16];
+    char hex[33];
+
+    if (uv_random(NULL, NULL, b, sizeof(b), 0, NULL) != 0) {
+        uint64_t x = (uint64_t)uv_hrtime() ^ (uint64_t)wr_now_ms();
+        for (int i = 0; i < 16; i++)
+            b[i] = (unsigned char)(x >> ((i % 8) * 8)) ^ (unsigned char)(i * 151);
+    }
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", b[i]);
+    return wr_xasprintf("%s.%s", hex, run->id);
 }
 
 /* Runs (or re-runs, on a retry) a Task state's work. */
@@ -1433,20 +1610,22 @@ static void task_begin(frame_t *f)
 {
     json_t *eff = NULL;
 
+    free(f->task_token);
+    f->task_token = cur_state(f)->wait_token ? new_task_token(f->run) : NULL;
     if (effective_input(f, &eff) != 0) {
         handle_failure(f);
         return;
     }
     set_json(&f->eff, eff);
-    if (task_timeout(f, &f->timeout_ms) != 0) {
+    if (task_timeout(f, &f->timeout_ms, &f->hb_ms) != 0) {
         handle_failure(f);
         return;
     }
     f->phase = PH_WAITING;
-    event(f->run, "TaskScheduled", cur_state(f)->name, f->attempts + 1,
-          json_pack("{s:s?, s:O}", "resource",
-                    json_string_value(json_object_get(cur_state(f)->def, "Resource")), "parameters",
-                    eff));
+    fevent(f, "TaskScheduled", f->attempts + 1,
+           json_pack("{s:s?, s:O, s:s?}", "resource",
+                     json_string_value(json_object_get(cur_state(f)->def, "Resource")),
+                     "parameters", eff, "task_token", f->task_token));
     wr_engine_slot_acquire(f->run->eng, &f->slot, on_slot);
 }
 
@@ -1466,6 +1645,13 @@ static frame_t *frame_new(wr_asl_run_t *run, const wr_asl_machine_t *m, frame_t 
     f->cur = m->start;
     uv_timer_init(&run->eng->loop, &f->timer);
     uv_timer_init(&run->eng->loop, &f->tmo);
+    uv_timer_init(&run->eng->loop, &f->hb);
+    if (block == NULL)
+        f->key = wr_xstrdup("");
+    else if (block->owner->key[0] == '\0')
+        f->key = wr_xasprintf("%d.%zu", block->seq, index);
+    else
+        f->key = wr_xasprintf("%s/%d.%zu", block->owner->key, block->seq, index);
     f->all_next = run->frames;
     run->frames = f;
     return f;
@@ -1494,7 +1680,16 @@ static void block_end(block_t *b, bool ok)
         if (b->children[i] != NULL && !b->children[i]->done)
             frame_abort(b->children[i]);
     snprintf(type, sizeof(type), "%s%s", kind, ok ? "Succeeded" : "Failed");
-    event(owner->run, type, cur_state(owner)->name, 0, detail_of(owner, NULL, NULL));
+    {
+        json_t *d = detail_of(owner, NULL, NULL);
+        if (!ok) {
+            json_object_set_new(d, "error",
+                                owner->err_name ? json_string(owner->err_name) : json_null());
+            json_object_set_new(d, "cause",
+                                owner->err_cause ? json_string(owner->err_cause) : json_null());
+        }
+        event(owner->run, type, cur_state(owner)->name, 0, d);
+    }
     if (ok)
         set_json(&owner->res, json_incref(b->results));
     owner->phase = PH_RESUME;
@@ -1503,7 +1698,8 @@ static void block_end(block_t *b, bool ok)
     enqueue(owner);
 }
 
-static bool block_start_child(block_t *b, size_t i)
+/* Starts child i; `record` false when a resume rebuilds it (its start is in the history). */
+static bool block_start_child(block_t *b, size_t i, bool record)
 {
     frame_t *owner = b->owner;
     const wr_asl_state_t *st = cur_state(owner);
@@ -1526,13 +1722,15 @@ static bool block_start_child(block_t *b, size_t i)
             input = json_incref(item);
         }
         c = frame_new(owner->run, st->processor, b->isolated ? NULL : owner, b, i);
-        event(owner->run, "MapIterationStarted", st->name, 0,
-              json_pack("{s:s, s:I}", "name", st->name, "index", (json_int_t)i));
+        if (record)
+            fevent(owner, "MapIterationStarted", 0,
+                   json_pack("{s:s, s:I}", "name", st->name, "index", (json_int_t)i));
     } else {
         input = json_incref(owner->eff);
         c = frame_new(owner->run, st->branches[i], owner, b, i);
-        event(owner->run, "ParallelBranchStarted", st->name, 0,
-              json_pack("{s:s, s:I}", "name", st->name, "branch", (json_int_t)i));
+        if (record)
+            fevent(owner, "ParallelBranchStarted", 0,
+                   json_pack("{s:s, s:I}", "name", st->name, "index", (json_int_t)i));
     }
     c->input = input;
     c->phase = PH_ENTER;
@@ -1546,7 +1744,7 @@ static void block_fill(block_t *b)
 {
     while (!b->ended && b->next_start < b->n && (b->max_conc == 0 || b->running < b->max_conc)) {
         size_t i = b->next_start++;
-        if (!block_start_child(b, i)) {
+        if (!block_start_child(b, i, true)) {
             block_end(b, false);
             return;
         }
@@ -1572,12 +1770,21 @@ static void block_child_done(block_t *b, frame_t *c)
     const char *what = b->is_map ? "MapIteration" : "ParallelBranch";
     char type[48];
 
-    if (b->ended)
+    if (b->ended || c->counted)
         return;
+    c->counted = true;
     b->running--;
     snprintf(type, sizeof(type), "%s%s", what, c->failed ? "Failed" : "Succeeded");
-    event(owner->run, type, cur_state(owner)->name, 0,
-          json_pack("{s:s, s:I}", "name", cur_state(owner)->name, "index", (json_int_t)c->index));
+    /* The iteration's output (or error) goes with the event: a resumed Map rebuilds its
+     * results from them without running the iteration again. */
+    if (c->failed)
+        fevent(owner, type, 0,
+               json_pack("{s:s, s:I, s:s?, s:s?}", "name", cur_state(owner)->name, "index",
+                         (json_int_t)c->index, "error", c->err_name, "cause", c->err_cause));
+    else
+        fevent(owner, type, 0,
+               json_pack("{s:s, s:I, s:O}", "name", cur_state(owner)->name, "index",
+                         (json_int_t)c->index, "output", c->output ? c->output : json_null()));
     if (!c->failed) {
         json_array_set(b->results, c->index, c->output ? c->output : json_null());
         b->n_done++;
@@ -1724,7 +1931,10 @@ static json_t *make_batches(frame_t *f, json_t *items)
     return batches;
 }
 
-static void block_begin(frame_t *f)
+/* Computes a Parallel's or Map's block from the frame's input (and variables) as they are
+ * now: the items, concurrency and tolerance. NULL with the state's error set on failure. A
+ * resume calls it again at the same point of the history, which gives the same block. */
+static block_t *block_prepare(frame_t *f)
 {
     const wr_asl_state_t *st = cur_state(f);
     block_t *b;
@@ -1736,16 +1946,14 @@ static void block_begin(frame_t *f)
         json_t *items = NULL;
         ectx_t c = {f, NULL, NULL};
         if (apply_io_path(f, "InputPath", f->input, &eff) != 0) {
-            handle_failure(f);
-            return;
+            return NULL;
         }
         set_json(&f->eff, eff);
         c.doc = eff;
         if (ip == NULL)
             items = json_incref(eff);
         else if (eval_expr(&c, json_string_value(ip), &items) != 0) {
-            handle_failure(f);
-            return;
+            return NULL;
         }
         if (json_is_object(items)) {
             /* AWS iterates over an object's key-value pairs, one pair per iteration. */
@@ -1761,22 +1969,19 @@ static void block_begin(frame_t *f)
             json_decref(items);
             fail_state(f, "States.Runtime", "Items of a Map state must be an array, not %.100s", t);
             free(t);
-            handle_failure(f);
-            return;
+            return NULL;
         }
         if (number_field(f, "MaxConcurrency", true, &mc) != 0 ||
             number_field(f, "ToleratedFailureCount", true, &tc) != 0 ||
             number_field(f, "ToleratedFailurePercentage", false, &tp) != 0) {
             json_decref(items);
-            handle_failure(f);
-            return;
+            return NULL;
         }
         if (json_object_get(st->def, "ItemBatcher") != NULL) {
             json_t *batches = make_batches(f, items);
             json_decref(items);
             if (batches == NULL) {
-                handle_failure(f);
-                return;
+                return NULL;
             }
             items = batches;
         }
@@ -1793,8 +1998,7 @@ static void block_begin(frame_t *f)
         b->n = json_array_size(items);
     } else {
         if (effective_input(f, &eff) != 0) {
-            handle_failure(f);
-            return;
+            return NULL;
         }
         set_json(&f->eff, eff);
         b = wr_xcalloc(1, sizeof(*b));
@@ -1808,10 +2012,23 @@ static void block_begin(frame_t *f)
     for (size_t i = 0; i < b->n; i++)
         json_array_append_new(b->results, json_null());
     b->children = wr_xcalloc(b->n + 1, sizeof(frame_t *));
+    b->seq = ++f->nblocks;
     f->child = b;
+    return b;
+}
+
+static void block_begin(frame_t *f)
+{
+    const wr_asl_state_t *st = cur_state(f);
+    block_t *b = block_prepare(f);
+
+    if (b == NULL) {
+        handle_failure(f);
+        return;
+    }
     f->phase = PH_WAITING;
-    event(f->run, b->is_map ? "MapStateStarted" : "ParallelStateStarted", st->name, 0,
-          json_pack("{s:s, s:I}", "name", st->name, "length", (json_int_t)b->n));
+    fevent(f, b->is_map ? "MapStateStarted" : "ParallelStateStarted", 0,
+           json_pack("{s:s, s:I}", "name", st->name, "length", (json_int_t)b->n));
     block_fill(b);
 }
 
@@ -1821,13 +2038,17 @@ static void enter_state(frame_t *f)
 {
     const wr_asl_state_t *st = cur_state(f);
 
-    free(f->retry_counts);
-    f->retry_counts = wr_xcalloc(st->n_retry + 1, sizeof(int));
-    f->retry_total = 0;
-    f->attempts = 0;
+    if (!f->replay_entered) {
+        free(f->retry_counts);
+        f->retry_counts = wr_xcalloc(st->n_retry + 1, sizeof(int));
+        f->retry_total = 0;
+        f->attempts = 0;
+        f->entered_ms = wr_now_ms();
+        wr_format_iso_ms(f->entered_ms, f->entered);
+        state_event(f, "StateEntered", "input", f->input);
+    }
+    f->replay_entered = false;
     clear_error(f);
-    wr_format_iso_ms(wr_now_ms(), f->entered);
-    state_event(f, "StateEntered", "input", f->input);
     switch (st->type) {
     case WR_ASL_PASS:
         do_pass(f);
@@ -1902,6 +2123,10 @@ static void frame_step(frame_t *f)
     case PH_RESUME:
         resume_state(f);
         break;
+    case PH_SLOT:
+        f->phase = PH_WAITING;
+        wr_engine_slot_acquire(f->run->eng, &f->slot, on_slot);
+        break;
     default:
         break;
     }
@@ -1916,7 +2141,7 @@ static void pump(wr_asl_run_t *run)
 {
     int steps = 0;
 
-    if (run->pumping || run->closing)
+    if (run->pumping || run->closing || run->interrupting)
         return;
     run->pumping = true;
     while (run->qhead != NULL && steps < STEPS_PER_TURN) {
@@ -1942,7 +2167,9 @@ static void frame_abort(frame_t *f)
     if (f->aborted)
         return;
     f->aborted = true;
+    f->token_wait = false;
     uv_timer_stop(&f->timer);
+    stop_task_timers(f);
     if (f->slot.queued)
         wr_engine_slot_cancel(f->run->eng, &f->slot);
     if (f->ta != NULL && !f->ta->canceled) {
@@ -1975,7 +2202,7 @@ static void run_end(wr_asl_run_t *run)
                                 "TimeoutSeconds");
     } else if (run->aborting) {
         run->status = wr_xstrdup("ABORTED");
-        if (run->error == NULL) {
+        if (run->error == NULL && !run->stopped) {
             run->error = wr_xstrdup("Weir.Aborted");
             run->cause = wr_xstrdup(run->abort_why ? run->abort_why : "run aborted");
         }
@@ -2021,7 +2248,7 @@ static void maybe_finish(wr_asl_run_t *run)
     char *out = NULL;
     bool ok;
 
-    if (run->finished || run->status == NULL || run->in_flight > 0)
+    if (run->finished || run->status == NULL || run->in_flight > 0 || run->interrupting)
         return;
     run->finished = true;
     uv_timer_stop(&run->exec_timer);
@@ -2061,7 +2288,7 @@ static void on_exec_timeout(uv_timer_t *t)
 
 void wr_asl_run_abort(wr_asl_run_t *run, const char *why)
 {
-    if (run->finished || run->aborting || run->status != NULL)
+    if (run->finished || run->aborting || run->status != NULL || run->interrupting)
         return;
     run->aborting = true;
     run->abort_why = wr_xstrdup(why ? why : "run aborted");
@@ -2085,31 +2312,44 @@ static void make_uuid(char out[40])
              b[14], b[15]);
 }
 
-int wr_asl_run_start(wr_engine_t *eng, const wr_asl_t *asl, const json_t *input,
-                     const wr_asl_run_opts_t *opts, wr_asl_run_done_cb cb, void *data,
-                     wr_asl_run_t **out, wr_err_t *err)
+static wr_asl_run_t *run_alloc(wr_engine_t *eng, const wr_asl_t *asl, const char *id,
+                               const char *name, const char *trigger, wr_asl_run_done_cb cb,
+                               void *data)
 {
     wr_asl_run_t *run = wr_xcalloc(1, sizeof(*run));
-    char *input_text;
-    int rc;
 
     run->eng = eng;
     run->asl = asl;
     run->cb = cb;
     run->data = data;
-    if (opts != NULL && opts->run_id != NULL)
-        snprintf(run->id, sizeof(run->id), "%s", opts->run_id);
-    else
-        make_uuid(run->id);
-    run->trigger = wr_xstrdup(opts && opts->trigger ? opts->trigger : "manual");
+    snprintf(run->id, sizeof(run->id), "%s", id);
+    run->name = wr_xstrdup(name && *name ? name : run->id);
+    run->trigger = wr_xstrdup(trigger ? trigger : "manual");
     run->arn =
-        wr_xasprintf("arn:aws:states:us-east-1:123456789012:execution:%s:%s", asl->name, run->id);
-    wr_format_iso_ms(wr_now_ms(), run->start_iso);
-    run->input = input ? json_deep_copy(input) : json_object();
+        wr_xasprintf("arn:aws:states:us-east-1:123456789012:execution:%s:%s", asl->name, run->name);
     uv_timer_init(&eng->loop, &run->kick);
     uv_timer_init(&eng->loop, &run->finish_timer);
     uv_timer_init(&eng->loop, &run->exec_timer);
     run->top = frame_new(run, asl->machine, NULL, NULL, 0);
+    return run;
+}
+
+int wr_asl_run_start(wr_engine_t *eng, const wr_asl_t *asl, const json_t *input,
+                     const wr_asl_run_opts_t *opts, wr_asl_run_done_cb cb, void *data,
+                     wr_asl_run_t **out, wr_err_t *err)
+{
+    wr_asl_run_t *run;
+    char id[40];
+    char *input_text;
+    int rc;
+
+    if (opts == NULL || opts->run_id == NULL)
+        make_uuid(id);
+    run = run_alloc(eng, asl, opts && opts->run_id ? opts->run_id : id,
+                    opts ? opts->client_run_id : NULL, opts ? opts->trigger : NULL, cb, data);
+    run->start_ms = wr_now_ms();
+    wr_format_iso_ms(run->start_ms, run->start_iso);
+    run->input = input ? json_deep_copy(input) : json_object();
     input_text = wr_json_dumps(run->input);
     {
         wr_run_row_t row;
@@ -2147,6 +2387,534 @@ int wr_asl_run_start(wr_engine_t *eng, const wr_asl_t *asl, const json_t *input,
     return 0;
 }
 
+/* ==== Resuming an execution from its history ==== */
+
+/* Where the history left a frame (frame_t.replay). */
+typedef enum {
+    RP_ENTER = 0,  /* about to enter `cur` with `input` */
+    RP_ENTERED,    /* StateEntered, nothing after it */
+    RP_SCHEDULED,  /* TaskScheduled (or TaskInterrupted): start the attempt */
+    RP_STARTED,    /* TaskStarted: the attempt was in flight when the process died */
+    RP_SUBMITTED,  /* TaskSubmitted: waiting for a task token result */
+    RP_RESULT,     /* TaskSucceeded/Failed/TimedOut: the outcome is known */
+    RP_RETRY,      /* StateRetryScheduled: a retry is due at retry_at */
+    RP_BLOCK,      /* Map/ParallelStateStarted: the block runs */
+    RP_BLOCK_DONE, /* Map/ParallelStateSucceeded/Failed: the outcome is known */
+    RP_CAUGHT,     /* StateCaught: the catch is decided */
+    RP_DONE,       /* the frame ended */
+} rp_t;
+
+typedef struct {
+    wr_asl_run_t *run;
+    json_t *keys; /* frame key -> index in frames */
+    frame_t **frames;
+    size_t n, cap;
+} replay_t;
+
+static void rp_add(replay_t *r, frame_t *f)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 64;
+        r->frames = wr_xrealloc(r->frames, r->cap * sizeof(*r->frames));
+    }
+    json_object_set_new(r->keys, f->key, json_integer((json_int_t)r->n));
+    r->frames[r->n++] = f;
+}
+
+static frame_t *rp_frame(replay_t *r, const json_t *detail)
+{
+    const char *k = json_string_value(json_object_get(detail, "frame"));
+    json_t *i = json_object_get(r->keys, k ? k : "");
+    return i ? r->frames[json_integer_value(i)] : NULL;
+}
+
+static size_t state_index(const wr_asl_machine_t *m, const char *name)
+{
+    for (size_t i = 0; name != NULL && i < m->n_states; i++)
+        if (strcmp(m->states[i].name, name) == 0)
+            return i;
+    return WR_ASL_NONE;
+}
+
+static void rp_error(frame_t *f, const json_t *d)
+{
+    const char *e = json_string_value(json_object_get(d, "error"));
+    const char *c = json_string_value(json_object_get(d, "cause"));
+
+    clear_error(f);
+    f->failed = true;
+    f->err_name = e ? wr_xstrdup(e) : NULL;
+    f->err_cause = c ? wr_xstrdup(c) : NULL;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* The block of frame f ended (as the history says): children still going are dropped. */
+static void rp_block_end(frame_t *f)
+{
+    block_t *b = f->child;
+
+    f->child = NULL;
+    b->ended = true;
+    for (size_t i = 0; i < b->next_start; i++)
+        if (b->children[i] != NULL && b->children[i]->replay != RP_DONE)
+            frame_abort(b->children[i]);
+    block_free(b);
+}
+
+static int rp_block_events(replay_t *r, frame_t *f, const char *type, const json_t *d,
+                           wr_err_t *err)
+{
+    block_t *b = f->child;
+    json_int_t idx = json_integer_value(json_object_get(d, "index"));
+
+    if (strcmp(type, "MapStateStarted") == 0 || strcmp(type, "ParallelStateStarted") == 0) {
+        if (f->child != NULL)
+            rp_block_end(f);
+        set_json(&f->eff, NULL);
+        if ((b = block_prepare(f)) == NULL)
+            return wr_err_set(err, WR_EINVALID, "state '%s': the block cannot be rebuilt: %s",
+                              cur_state(f)->name, f->err_cause ? f->err_cause : "");
+        f->replay = RP_BLOCK;
+        return 0;
+    }
+    if (b == NULL)
+        return wr_err_set(err, WR_EINVALID, "state '%s': %s without a running block",
+                          cur_state(f)->name, type);
+    if (strcmp(type, "MapStateSucceeded") == 0 || strcmp(type, "ParallelStateSucceeded") == 0 ||
+        strcmp(type, "MapStateFailed") == 0 || strcmp(type, "ParallelStateFailed") == 0) {
+        if (ends_with(type, "Succeeded")) {
+            clear_error(f);
+            set_json(&f->res, json_incref(b->results));
+        } else {
+            rp_error(f, d);
+        }
+        rp_block_end(f);
+        f->replay = RP_BLOCK_DONE;
+        return 0;
+    }
+    if (idx < 0 || (size_t)idx >= b->n)
+        return wr_err_set(err, WR_EINVALID, "state '%s': %s of index %lld out of range",
+                          cur_state(f)->name, type, (long long)idx);
+    if (strcmp(type, "MapIterationStarted") == 0 || strcmp(type, "ParallelBranchStarted") == 0) {
+        if (b->children[idx] != NULL)
+            return 0;
+        if (!block_start_child(b, (size_t)idx, false))
+            return wr_err_set(err, WR_EINVALID, "state '%s': item %lld cannot be rebuilt",
+                              cur_state(f)->name, (long long)idx);
+        if (b->next_start < (size_t)idx + 1)
+            b->next_start = (size_t)idx + 1;
+        rp_add(r, b->children[idx]);
+        return 0;
+    }
+    {
+        frame_t *c = b->children[idx];
+        if (c == NULL || c->counted)
+            return 0;
+        c->counted = true;
+        b->running--;
+        c->replay = RP_DONE;
+        if (ends_with(type, "Succeeded")) {
+            json_t *o = json_object_get(d, "output");
+            json_array_set(b->results, (size_t)idx, o ? o : json_null());
+            b->n_done++;
+        } else {
+            rp_error(c, d);
+            b->n_failed++;
+            json_array_set_new(
+                b->results, (size_t)idx,
+                json_pack("{s:s?, s:s?}", "Error", c->err_name, "Cause", c->err_cause));
+        }
+    }
+    return 0;
+}
+
+/* Applies one recorded event to the frame it names. */
+static int replay_event(replay_t *r, const json_t *ev, wr_err_t *err)
+{
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    const char *state = json_string_value(json_object_get(ev, "state"));
+    const json_t *d = json_object_get(ev, "detail");
+    int64_t ts = json_integer_value(json_object_get(ev, "ts"));
+    frame_t *f;
+
+    if (type == NULL)
+        return 0;
+    if (strcmp(type, "ExecutionStarted") == 0) {
+        r->run->start_ms = ts;
+        wr_format_iso_ms(ts, r->run->start_iso);
+        return 0;
+    }
+    if (strncmp(type, "Execution", 9) == 0)
+        return wr_err_set(err, WR_EINVALID, "the execution has ended (%s)", type);
+    if (state == NULL || (f = rp_frame(r, d)) == NULL)
+        return 0; /* not a state machine event (RunCreated...) */
+    if (ends_with(type, "StateEntered")) {
+        size_t i = state_index(f->m, state);
+        if (i == WR_ASL_NONE)
+            return wr_err_set(err, WR_EINVALID, "no state '%s' in the definition", state);
+        f->cur = i;
+        set_json(&f->input, json_deep_copy(json_object_get(d, "input")));
+        if (f->input == NULL)
+            f->input = json_null();
+        set_json(&f->eff, NULL);
+        set_json(&f->res, NULL);
+        free(f->retry_counts);
+        f->retry_counts = wr_xcalloc(cur_state(f)->n_retry + 1, sizeof(int));
+        f->retry_total = 0;
+        f->attempts = 0;
+        clear_error(f);
+        f->entered_ms = ts;
+        wr_format_iso_ms(ts, f->entered);
+        free(f->task_token);
+        f->task_token = NULL;
+        f->pid = 0;
+        f->replay = RP_ENTERED;
+        return 0;
+    }
+    if (f->retry_counts == NULL)
+        return 0; /* an event of a state never entered: ignore it */
+    if (ends_with(type, "StateExited")) {
+        const json_t *assign = json_object_get(d, "assign");
+        const char *next = json_string_value(json_object_get(d, "next"));
+        json_t *out = json_deep_copy(json_object_get(d, "output"));
+        if (out == NULL)
+            out = json_null();
+        if (json_is_object(assign))
+            apply_assign(f, json_deep_copy(assign));
+        clear_error(f);
+        set_json(&f->eff, NULL);
+        set_json(&f->res, NULL);
+        if (next != NULL) {
+            size_t i = state_index(f->m, next);
+            if (i == WR_ASL_NONE) {
+                json_decref(out);
+                return wr_err_set(err, WR_EINVALID, "no state '%s' in the definition", next);
+            }
+            f->cur = i;
+            set_json(&f->input, out);
+            f->replay = RP_ENTER;
+        } else {
+            set_json(&f->output, out);
+            set_json(&f->input, NULL);
+            f->replay = RP_DONE;
+        }
+    } else if (strcmp(type, "TaskScheduled") == 0) {
+        const char *tok = json_string_value(json_object_get(d, "task_token"));
+        set_json(&f->eff, json_deep_copy(json_object_get(d, "parameters")));
+        free(f->task_token);
+        f->task_token = tok ? wr_xstrdup(tok) : NULL;
+        f->replay = RP_SCHEDULED;
+    } else if (strcmp(type, "TaskStarted") == 0) {
+        f->attempts = (int)json_integer_value(json_object_get(ev, "attempt"));
+        f->started_ms = ts;
+        f->pid = 0;
+        f->replay = RP_STARTED;
+    } else if (strcmp(type, "TaskProcessStarted") == 0) {
+        f->pid = (int)json_integer_value(json_object_get(d, "pid"));
+    } else if (strcmp(type, "TaskSubmitted") == 0) {
+        f->replay = RP_SUBMITTED;
+    } else if (strcmp(type, "TaskSucceeded") == 0) {
+        clear_error(f);
+        set_json(&f->res, json_deep_copy(json_object_get(d, "output")));
+        f->replay = RP_RESULT;
+    } else if (strcmp(type, "TaskFailed") == 0 || strcmp(type, "TaskTimedOut") == 0) {
+        rp_error(f, d);
+        f->replay = RP_RESULT;
+    } else if (strcmp(type, "TaskInterrupted") == 0) {
+        f->replay = RP_SCHEDULED;
+    } else if (strcmp(type, "StateRetryScheduled") == 0) {
+        json_int_t k = json_integer_value(json_object_get(d, "retrier"));
+        if (k >= 0 && (size_t)k < cur_state(f)->n_retry)
+            f->retry_counts[k]++;
+        f->retry_total = (int)json_integer_value(json_object_get(d, "retry"));
+        f->retry_at = ts + json_integer_value(json_object_get(d, "delay_ms"));
+        clear_error(f);
+        f->replay = RP_RETRY;
+    } else if (strcmp(type, "StateCaught") == 0) {
+        rp_error(f, d);
+        f->replay = RP_CAUGHT;
+    } else if (strcmp(type, "StateFailed") == 0) {
+        rp_error(f, d);
+        f->replay = RP_DONE;
+    } else if (strncmp(type, "MapState", 8) == 0 || strncmp(type, "ParallelState", 13) == 0 ||
+               strncmp(type, "MapIteration", 12) == 0 || strncmp(type, "ParallelBranch", 14) == 0) {
+        return rp_block_events(r, f, type, d, err);
+    }
+    return 0;
+}
+
+/* Every frame goes on from where the history left it. */
+static void replay_act(replay_t *r)
+{
+    wr_asl_run_t *run = r->run;
+    int64_t now = wr_now_ms();
+
+    run->qhead = run->qtail = NULL;
+    for (size_t i = 0; i < r->n; i++)
+        r->frames[i]->queued = false;
+    for (size_t i = 0; i < r->n; i++) {
+        frame_t *f = r->frames[i];
+        if (f->aborted)
+            continue;
+        switch ((rp_t)f->replay) {
+        case RP_ENTER:
+            f->phase = PH_ENTER;
+            enqueue(f);
+            break;
+        case RP_ENTERED:
+            f->phase = PH_ENTER;
+            f->replay_entered = true;
+            enqueue(f);
+            break;
+        case RP_SCHEDULED:
+            f->phase = task_timeout(f, &f->timeout_ms, &f->hb_ms) == 0 ? PH_SLOT : PH_RESUME;
+            enqueue(f);
+            break;
+        case RP_STARTED:
+            /* The process that ran the attempt died with the previous daemon; a process
+             * group that outlived it is stopped, since its result can no longer arrive. */
+            if (f->pid > 0 && kill(-f->pid, 0) == 0)
+                kill(-f->pid, SIGKILL);
+            task_outcome(f, NULL, "Weir.WorkerLost",
+                         "the weir process running this attempt stopped before it ended", false);
+            break;
+        case RP_SUBMITTED:
+            if (task_timeout(f, &f->timeout_ms, &f->hb_ms) != 0) {
+                clear_error(f);
+                f->timeout_ms = f->hb_ms = 0;
+            }
+            f->token_wait = true;
+            f->phase = PH_WAITING;
+            if (f->timeout_ms > 0) {
+                int64_t left = f->timeout_ms - (now - f->started_ms);
+                uv_timer_start(&f->tmo, on_task_timeout, (uint64_t)(left > 0 ? left : 0), 0);
+            }
+            if (f->hb_ms > 0)
+                uv_timer_start(&f->hb, on_heartbeat_timeout, (uint64_t)f->hb_ms, 0);
+            break;
+        case RP_RESULT:
+        case RP_BLOCK_DONE:
+            f->phase = PH_RESUME;
+            enqueue(f);
+            break;
+        case RP_CAUGHT:
+            f->phase = PH_RESUME;
+            f->replay_caught = true;
+            enqueue(f);
+            break;
+        case RP_RETRY:
+            f->phase = PH_RETRY;
+            uv_timer_start(&f->timer, on_retry_timer,
+                           (uint64_t)(f->retry_at > now ? f->retry_at - now : 0), 0);
+            break;
+        case RP_BLOCK:
+            f->phase = PH_WAITING;
+            break;
+        case RP_DONE:
+            f->done = true;
+            f->phase = PH_DONE;
+            set_json(&f->input, NULL);
+            set_json(&f->eff, NULL);
+            break;
+        }
+    }
+    /* Children that ended after their block last heard of them are counted now, then the
+     * blocks start their next items (or end). Innermost blocks first. */
+    for (size_t i = r->n; i-- > 0;) {
+        frame_t *f = r->frames[i];
+        block_t *b = f->child;
+        if (f->aborted || f->replay != RP_BLOCK || b == NULL)
+            continue;
+        for (size_t k = 0; k < b->next_start && f->child == b; k++) {
+            frame_t *c = b->children[k];
+            if (c != NULL && c->done && !c->counted)
+                block_child_done(b, c);
+        }
+        if (f->child == b)
+            block_fill(b);
+    }
+    if (run->top->done)
+        run_end(run);
+}
+
+int wr_asl_run_resume(wr_engine_t *eng, const wr_asl_t *asl, const char *run_id,
+                      wr_asl_run_done_cb cb, void *data, wr_asl_run_t **out, wr_err_t *err)
+{
+    json_t *row = NULL, *events = NULL, *ev;
+    wr_asl_run_t *run = NULL;
+    const char *status, *input;
+    replay_t r;
+    size_t i;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    if ((rc = wr_store_asl_run(eng->store, run_id, &row, err)) != 0)
+        goto done;
+    status = json_string_value(json_object_get(row, "status"));
+    if (status == NULL || (strcmp(status, "RUNNING") != 0 && strcmp(status, "QUEUED") != 0)) {
+        rc = wr_err_set(err, WR_EINVALID, "execution '%s' has ended (%s)", run_id,
+                        status ? status : "?");
+        goto done;
+    }
+    if ((rc = wr_store_asl_events(eng->store, run_id, &events, err)) != 0)
+        goto done;
+    run = run_alloc(eng, asl, run_id, json_string_value(json_object_get(row, "client_run_id")),
+                    json_string_value(json_object_get(row, "trigger")), cb, data);
+    input = json_string_value(json_object_get(row, "input"));
+    run->input = input ? json_loads(input, JSON_DECODE_ANY, NULL) : NULL;
+    if (run->input == NULL)
+        run->input = json_object();
+    run->start_ms = json_integer_value(json_object_get(row, "created_at"));
+    wr_format_iso_ms(run->start_ms, run->start_iso);
+    run->top->input = json_incref(run->input);
+    r.run = run;
+    r.keys = json_object();
+    rp_add(&r, run->top);
+    json_array_foreach(events, i, ev)
+    {
+        if ((rc = replay_event(&r, ev, err)) != 0) {
+            wr_err_t inner = *err;
+            rc = wr_err_set(err, rc, "execution '%s': event %lld: %s", run_id,
+                            (long long)json_integer_value(json_object_get(ev, "id")), inner.msg);
+            goto done;
+        }
+    }
+    replay_act(&r);
+    if (asl->timeout_ms > 0 && run->status == NULL) {
+        int64_t left = asl->timeout_ms - (wr_now_ms() - run->start_ms);
+        uv_timer_start(&run->exec_timer, on_exec_timeout, (uint64_t)(left > 0 ? left : 0), 0);
+    }
+    uv_timer_start(&run->kick, on_kick, 0, 0);
+    if (!eng->quiet)
+        fprintf(stderr, "execution %s of %s resumed (%zu events, %zu frames)\n", run->id, asl->name,
+                json_array_size(events), r.n);
+    if (out != NULL)
+        *out = run;
+    run = NULL;
+    rc = 0;
+done:
+    if (run != NULL) {
+        run->finished = true;
+        wr_asl_run_close(run);
+    }
+    json_decref(row);
+    json_decref(events);
+    json_decref(r.keys);
+    free(r.frames);
+    return rc;
+}
+
+/* ==== Task tokens, stop, shutdown ==== */
+
+int wr_asl_run_task_token(wr_asl_run_t *run, const char *token, const char *kind,
+                          const char *output_json, const char *error, const char *cause)
+{
+    frame_t *f;
+    json_t *out = NULL;
+    bool failure;
+
+    if (run->finished || run->status != NULL || token == NULL || kind == NULL)
+        return WR_ENOTFOUND;
+    for (f = run->frames; f != NULL; f = f->all_next)
+        if (!f->done && !f->aborted && f->task_token != NULL && strcmp(f->task_token, token) == 0 &&
+            (f->ta != NULL || f->token_wait) && !f->tok_pending)
+            break;
+    if (f == NULL)
+        return WR_ENOTFOUND;
+    if (strcmp(kind, "heartbeat") == 0) {
+        if (f->hb_ms > 0)
+            uv_timer_start(&f->hb, on_heartbeat_timeout, (uint64_t)f->hb_ms, 0);
+        return 0;
+    }
+    if (strcmp(kind, "success") == 0) {
+        out = json_loads(output_json ? output_json : "null", JSON_DECODE_ANY, NULL);
+        if (out == NULL)
+            return WR_EPARSE;
+        if (json_size(out) > WR_ASL_PAYLOAD_MAX) {
+            json_decref(out);
+            return WR_EINVALID;
+        }
+        failure = false;
+    } else if (strcmp(kind, "failure") == 0) {
+        failure = true;
+    } else {
+        return WR_EINVALID;
+    }
+    if (f->ta != NULL) {
+        /* The handler still runs: its end applies this result (on_attempt_done). */
+        f->tok_pending = true;
+        f->tok_failed = failure;
+        f->tok_output = out;
+        f->tok_error = wr_xstrdup(error ? error : "");
+        f->tok_cause = cause ? wr_xstrdup(cause) : NULL;
+        if (f->hb_ms > 0)
+            uv_timer_stop(&f->hb);
+        return 0;
+    }
+    f->token_wait = false;
+    stop_task_timers(f);
+    task_outcome(f, out, failure ? (error ? error : "") : NULL, cause, false);
+    pump(run);
+    return 0;
+}
+
+bool wr_asl_token_run_id(const char *token, char *out, size_t n)
+{
+    const char *dot = token ? strchr(token, '.') : NULL;
+
+    if (dot == NULL || dot[1] == '\0' || n == 0)
+        return false;
+    snprintf(out, n, "%s", dot + 1);
+    return true;
+}
+
+void wr_asl_run_stop(wr_asl_run_t *run, const char *error, const char *cause)
+{
+    if (run->finished || run->aborting || run->status != NULL || run->interrupting)
+        return;
+    free(run->error);
+    free(run->cause);
+    run->error = error ? wr_xstrdup(error) : NULL;
+    run->cause = cause ? wr_xstrdup(cause) : NULL;
+    run->stopped = true;
+    wr_asl_run_abort(run, "stopped");
+}
+
+void wr_asl_run_interrupt(wr_asl_run_t *run)
+{
+    if (run->finished || run->status != NULL || run->interrupting)
+        return;
+    run->interrupting = true;
+    uv_timer_stop(&run->kick);
+    uv_timer_stop(&run->exec_timer);
+    for (frame_t *f = run->frames; f != NULL; f = f->all_next) {
+        uv_timer_stop(&f->timer);
+        stop_task_timers(f);
+        if (f->slot.queued)
+            wr_engine_slot_cancel(run->eng, &f->slot);
+        if (f->ta != NULL && !f->ta->canceled) {
+            f->ta->canceled = true;
+            f->ta->type->cancel(f->ta);
+        }
+    }
+}
+
+int wr_asl_run_in_flight(const wr_asl_run_t *run)
+{
+    return run->in_flight;
+}
+
+bool wr_asl_run_is_queued(const wr_asl_run_t *run)
+{
+    (void)run;
+    return false; /* executions start RUNNING */
+}
+
 static void on_close(uv_handle_t *h)
 {
     wr_asl_run_t *run = h->data;
@@ -2161,6 +2929,11 @@ static void on_close(uv_handle_t *h)
         json_decref(f->eff);
         json_decref(f->res);
         json_decref(f->output);
+        json_decref(f->tok_output);
+        free(f->tok_error);
+        free(f->tok_cause);
+        free(f->task_token);
+        free(f->key);
         free(f->err_name);
         free(f->err_cause);
         free(f->retry_counts);
@@ -2169,6 +2942,7 @@ static void on_close(uv_handle_t *h)
     }
     json_decref(run->input);
     json_decref(run->output);
+    free(run->name);
     free(run->trigger);
     free(run->arn);
     free(run->status);
@@ -2193,6 +2967,7 @@ void wr_asl_run_close(wr_asl_run_t *run)
     for (frame_t *f = run->frames; f != NULL; f = f->all_next) {
         close_handle(run, (uv_handle_t *)&f->timer);
         close_handle(run, (uv_handle_t *)&f->tmo);
+        close_handle(run, (uv_handle_t *)&f->hb);
     }
     close_handle(run, (uv_handle_t *)&run->kick);
     close_handle(run, (uv_handle_t *)&run->finish_timer);

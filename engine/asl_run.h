@@ -44,9 +44,47 @@ typedef struct wr_asl_run_opts_s {
 WR_MUST_CHECK int wr_asl_run_start(wr_engine_t *eng, const wr_asl_t *asl, const json_t *input,
                                    const wr_asl_run_opts_t *opts, wr_asl_run_done_cb cb, void *data,
                                    wr_asl_run_t **out, wr_err_t *err);
+/** Continues execution `run_id` (RUNNING in the store) after a restart, rebuilt from the
+ *  history it recorded: states that ended stay ended, a Wait waits what is left of it, a
+ *  retry delay what is left of it, Map iterations and Parallel branches that ended are not
+ *  run again (their outputs are in the history), variables and retry counters are restored,
+ *  a waitForTaskToken task whose handler ended waits for its token again, and a Task attempt
+ *  that was in flight fails with Weir.WorkerLost (its process group is killed if it outlived
+ *  the previous daemon) and follows its Retry/Catch. `asl` must be the definition version
+ *  the execution started with. Same contract as wr_asl_run_start() otherwise. Errors:
+ *  WR_ENOTFOUND (no such run), WR_EINVALID (the run has ended, or its history does not fit
+ *  the definition), WR_ESTORE. */
+WR_MUST_CHECK int wr_asl_run_resume(wr_engine_t *eng, const wr_asl_t *asl, const char *run_id,
+                                    wr_asl_run_done_cb cb, void *data, wr_asl_run_t **out,
+                                    wr_err_t *err);
+/** Executions start RUNNING: always false (for symmetry with wr_run_is_queued()). */
+bool wr_asl_run_is_queued(const wr_asl_run_t *run);
+
 /** Stops an execution: running tasks are canceled, timers stopped; it ends ABORTED.
  *  Idempotent; a no-op once the run has ended. */
 void wr_asl_run_abort(wr_asl_run_t *run, const char *why);
+/** StopExecution: as wr_asl_run_abort(), and the execution's error and cause are `error`
+ *  and `cause` (each may be NULL, as AWS allows). */
+void wr_asl_run_stop(wr_asl_run_t *run, const char *error, const char *cause);
+/** Shutdown: stops running task processes and every timer WITHOUT ending the execution (the
+ *  stopped attempts are recorded as TaskInterrupted, no retry used), so that
+ *  wr_asl_run_resume() continues it at the next start. The done callback is never called
+ *  after this; close the run with wr_asl_run_close() once wr_asl_run_in_flight() is 0. */
+void wr_asl_run_interrupt(wr_asl_run_t *run);
+/** Task attempts started and not yet returned. */
+int wr_asl_run_in_flight(const wr_asl_run_t *run);
+
+/** A task token result for a `.waitForTaskToken` task of this run: `kind` is "success"
+ *  (`output_json`: the task's result as JSON text), "failure" (`error`, `cause`; may be NULL)
+ *  or "heartbeat" (restarts HeartbeatSeconds). Returns 0 when the token belongs to a task of
+ *  this run that waits for it (the result is applied, or, while the handler still runs,
+ *  applied when it ends), WR_ENOTFOUND otherwise (unknown, or that task is over), WR_EPARSE
+ *  when output_json is not JSON, WR_EINVALID for an unknown kind or an output over 256 KiB. */
+int wr_asl_run_task_token(wr_asl_run_t *run, const char *token, const char *kind,
+                          const char *output_json, const char *error, const char *cause);
+/** Task tokens end with ".<run id>": copies the run id of `token` into out (at most n bytes).
+ *  False if it has none. Lets a daemon route a token without asking every run. */
+bool wr_asl_token_run_id(const char *token, char *out, size_t n);
 /** Frees a finished run once its handles are closed. NULL is a no-op. */
 void wr_asl_run_close(wr_asl_run_t *run);
 

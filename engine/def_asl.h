@@ -65,6 +65,7 @@ typedef struct wr_asl_state_s {
     wr_asl_resource_t res_kind;             /* Task */
     const struct wr_task_type_s *task_type; /* Task: NULL when not registered */
     char *function;                         /* Task with a Lambda function ARN: the function name */
+    bool wait_token; /* Task: a `.waitForTaskToken` resource; ends with a task token result */
 } wr_asl_state_t;
 
 /** A state machine: the top-level one, a Parallel branch or a Map processor. */

@@ -2,7 +2,8 @@
 # Installs the Debian packages weir needs to build and test, if any is missing.
 #   tools/deps.sh [build|test]
 # "build" (default): compiler, CMake, Ninja and the -dev libraries.
-# "test": also what the test suite uses (python3, procps for pgrep/ps).
+# "test": also what the test suite uses (python3, procps for pgrep/ps, awscli for the
+# Step Functions API test).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -10,7 +11,7 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       libuv1-dev libsqlite3-dev libyaml-dev libjansson-dev libpq-dev libcurl4-openssl-dev
       libmicrohttpd-dev libssl-dev)
 if [ "${1:-build}" = test ]; then
-    pkgs+=(python3 procps clang-format postgresql)
+    pkgs+=(python3 procps clang-format postgresql awscli)
 fi
 
 missing=()

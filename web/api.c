@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "engine/query.h"
+#include "web/sfn.h"
 
 /* ==== Helpers ==== */
 
@@ -387,6 +388,10 @@ void wr__web_dispatch(wr_web_req_t *req)
     size_t allow_len = 0;
 
     req->allow[0] = '\0';
+    if (wr__web_is_sfn(req)) { /* the Step Functions API shares the port (web/sfn.c) */
+        wr__web_sfn(req);
+        return;
+    }
     for (const wr_web_route_t *r = wr__web_routes; r->method != NULL && hit == NULL; r++) {
         if (!wr__web_path_match(r->pattern, req->path, &req->params))
             continue;

@@ -187,11 +187,19 @@ static void make_handlers(void)
                           "echo '{\"errorType\":\"Boom\",\"errorMessage\":\"it broke\"}'\n"
                           "exit 1\n");
     write_handler("slow", "#!/bin/sh\ncat >/dev/null\nsleep 5\necho '{}'\n");
+    /* count: appends its item to $dir/count.log, takes a little while, returns it. */
+    write_handler("count", "#!/bin/sh\nin=$(cat)\necho \"$in\" >> \"$(dirname \"$0\")/count.log\"\n"
+                           "sleep 0.2\necho \"$in\"\n");
+    /* tok: writes the task token it was given to $dir/token and returns at once. */
+    write_handler("tok", "#!/bin/sh\npython3 -c 'import json,sys; "
+                         "open(sys.argv[1],\"w\").write(json.load(sys.stdin)[\"token\"])' "
+                         "\"$(dirname \"$0\")/token\"\necho '{\"sent\":true}'\n");
 }
 
 static void remove_handlers(void)
 {
-    static const char *const names[] = {"echo", "boom", "slow"};
+    static const char *const names[] = {"echo", "boom",      "slow", "count",
+                                        "tok",  "count.log", "token"};
     char path[128];
 
     if (fn_dir[0] == '\0')
@@ -417,6 +425,312 @@ static void test_run_timeouts_and_abort(void)
     fixture_dispose(&f);
 }
 
+/* ==== Durable executions: interrupt, then resume from the history ==== */
+
+typedef struct {
+    wr_engine_t eng;
+    wr_store_t *store;
+    wr_asl_t *asl;
+    wr_asl_run_t *run;
+    bool done;
+    uv_timer_t t;
+    int64_t version;
+} dur_t;
+
+static void dur_on_done(wr_asl_run_t *run, void *data)
+{
+    dur_t *d = data;
+    (void)run;
+    d->done = true;
+}
+
+static void dur_on_interrupt(uv_timer_t *t)
+{
+    dur_t *d = wr_container_of(t, dur_t, t);
+    wr_asl_run_interrupt(d->run);
+}
+
+static void dur_open(dur_t *d, const char *def)
+{
+    char *all = NULL;
+    wr_err_t err;
+
+    memset(d, 0, sizeof(*d));
+    make_handlers();
+    if (wr_asl_load_string("t.json", def, strlen(def), &d->asl, &all, &err) != 0) {
+        fprintf(stderr, "%s", all);
+        abort();
+    }
+    ASSERT_OK(wr_store_open(":memory:", &d->store, NULL));
+    ASSERT_OK(wr_store_definition_put(d->store, d->asl->name, "asl", "t.json", d->asl->source,
+                                      d->asl->hash, &d->version, NULL));
+}
+
+static void dur_engine(dur_t *d)
+{
+    ASSERT_OK(wr_engine_init(&d->eng, NULL));
+    d->eng.store = d->store;
+    d->eng.quiet = true;
+    d->eng.parallelism = 4;
+    d->eng.kill_grace_ms = 200;
+    d->eng.functions_dir = wr_xstrdup(fn_dir);
+    uv_timer_init(&d->eng.loop, &d->t);
+}
+
+/* Closes the run and the engine (the store stays: it is the "disk"). */
+static void dur_stop_engine(dur_t *d)
+{
+    wr_asl_run_close(d->run);
+    d->run = NULL;
+    uv_close((uv_handle_t *)&d->t, NULL);
+    uv_run(&d->eng.loop, UV_RUN_DEFAULT);
+    wr_engine_dispose(&d->eng);
+}
+
+/* Starts `def` on `input` and interrupts it after `ms`, as a shutdown would. */
+static void dur_start_interrupted(dur_t *d, const char *input, int64_t ms)
+{
+    wr_asl_run_opts_t opts;
+    json_t *in = json_loads(input, JSON_DECODE_ANY, NULL);
+
+    dur_engine(d);
+    memset(&opts, 0, sizeof(opts));
+    opts.run_id = "dur-run";
+    opts.version_id = d->version;
+    ASSERT_OK(wr_asl_run_start(&d->eng, d->asl, in, &opts, dur_on_done, d, &d->run, NULL));
+    json_decref(in);
+    uv_timer_start(&d->t, dur_on_interrupt, (uint64_t)ms, 0);
+    uv_run(&d->eng.loop, UV_RUN_DEFAULT);
+    ASSERT(!d->done);
+    ASSERT_EQ(wr_asl_run_in_flight(d->run), 0);
+    dur_stop_engine(d);
+}
+
+static json_t *dur_resume(dur_t *d)
+{
+    wr_err_t err;
+    json_t *res;
+
+    memset(&err, 0, sizeof(err));
+    dur_engine(d);
+    if (wr_asl_run_resume(&d->eng, d->asl, "dur-run", dur_on_done, d, &d->run, &err) != 0) {
+        fprintf(stderr, "resume: %s\n", err.msg);
+        abort();
+    }
+    uv_run(&d->eng.loop, UV_RUN_DEFAULT);
+    ASSERT(d->done);
+    res = wr_asl_run_result_json(d->run);
+    dur_stop_engine(d);
+    return res;
+}
+
+static void dur_close(dur_t *d)
+{
+    wr_store_close(d->store);
+    wr_asl_free(d->asl);
+}
+
+static int count_lines(const char *name)
+{
+    char path[128], line[256];
+    int n = 0;
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/%s", fn_dir, name);
+    if ((fp = fopen(path, "r")) == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), fp) != NULL)
+        n++;
+    fclose(fp);
+    return n;
+}
+
+static void test_resume_map_parallel_vars(void)
+{
+    const char *def =
+        "{\"StartAt\":\"Init\",\"States\":{"
+        "\"Init\":{\"Type\":\"Pass\",\"Assign\":{\"k\":5},\"Next\":\"M\"},"
+        "\"M\":{\"Type\":\"Map\",\"MaxConcurrency\":2,\"ItemsPath\":\"$.items\","
+        "\"ItemProcessor\":{\"StartAt\":\"C\",\"States\":{\"C\":{\"Type\":\"Task\",\"Resource\":"
+        "\"arn:aws:lambda:us-east-1:1:function:count\",\"End\":true}}},\"ResultPath\":\"$.m\","
+        "\"Next\":\"P\"},"
+        "\"P\":{\"Type\":\"Parallel\",\"Branches\":[{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":"
+        "\"Pass\",\"Result\":1,\"End\":true}}},{\"StartAt\":\"B\",\"States\":{\"B\":{\"Type\":"
+        "\"Wait\",\"Seconds\":1,\"Next\":\"B2\"},\"B2\":{\"Type\":\"Pass\",\"Result\":2,"
+        "\"End\":true}}}],\"ResultPath\":\"$.p\",\"Next\":\"Out\"},"
+        "\"Out\":{\"Type\":\"Pass\",\"Parameters\":{\"m.$\":\"$.m\",\"p.$\":\"$.p\",\"k.$\":\"$k\"}"
+        ","
+        "\"End\":true}}}";
+    dur_t d;
+    json_t *res;
+    char path[128], *out;
+
+    make_handlers();
+    snprintf(path, sizeof(path), "%s/count.log", fn_dir);
+    unlink(path);
+    dur_open(&d, def);
+    dur_start_interrupted(&d, "{\"items\":[1,2,3,4,5,6]}", 300);
+    ASSERT(count_lines("count.log") >= 2);
+    ASSERT(count_lines("count.log") < 6);
+    res = dur_resume(&d);
+    out = wr_json_dumps(json_object_get(res, "output"));
+    ASSERT_STR_EQ(json_string_value(json_object_get(res, "status")), "SUCCEEDED");
+    ASSERT_STR_EQ(out, "{\"m\":[1,2,3,4,5,6],\"p\":[1,2],\"k\":5}");
+    /* Only the two attempts in flight at the interruption ran twice. */
+    ASSERT(count_lines("count.log") <= 8);
+    free(out);
+    json_decref(res);
+    dur_close(&d);
+    unlink(path);
+}
+
+static void test_resume_wait_remaining(void)
+{
+    dur_t d;
+    json_t *res;
+    int64_t t0;
+
+    dur_open(&d, "{\"StartAt\":\"W\",\"States\":{\"W\":{\"Type\":\"Wait\",\"Seconds\":2,"
+                 "\"Next\":\"P\"},\"P\":{\"Type\":\"Pass\",\"End\":true}}}");
+    dur_start_interrupted(&d, "{\"a\":1}", 1200);
+    t0 = wr_now_ms();
+    res = dur_resume(&d);
+    ASSERT_STR_EQ(json_string_value(json_object_get(res, "status")), "SUCCEEDED");
+    ASSERT(wr_now_ms() - t0 < 1500); /* about 0.8 s were left, not 2 s */
+    json_decref(res);
+    dur_close(&d);
+}
+
+/* A history left by a process that died with an attempt in flight: Weir.WorkerLost, retried. */
+static void test_resume_worker_lost(void)
+{
+    dur_t d;
+    json_t *res;
+    char *out;
+
+    dur_open(&d, "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":"
+                 "\"arn:aws:lambda:us-east-1:1:function:echo\",\"Retry\":[{\"ErrorEquals\":"
+                 "[\"Weir.WorkerLost\"],\"IntervalSeconds\":1,\"MaxAttempts\":1}],"
+                 "\"End\":true}}}");
+    ASSERT_OK(wr_store_run_create(d.store, "dur-run", d.version, "manual", "2026-01-01T00:00:00Z",
+                                  "{\"x\":1}", NULL, 0, NULL));
+    ASSERT_OK(wr_store_event_append(d.store, "dur-run", "ExecutionStarted", NULL, 0,
+                                    "{\"input\":{\"x\":1}}", NULL));
+    ASSERT_OK(wr_store_event_append(d.store, "dur-run", "TaskStateEntered", "T", 0,
+                                    "{\"name\":\"T\",\"input\":{\"x\":1}}", NULL));
+    ASSERT_OK(wr_store_event_append(d.store, "dur-run", "TaskScheduled", "T", 1,
+                                    "{\"name\":\"T\",\"parameters\":{\"x\":1}}", NULL));
+    ASSERT_OK(wr_store_event_append(d.store, "dur-run", "TaskStarted", "T", 1, "{}", NULL));
+    res = dur_resume(&d);
+    out = wr_json_dumps(json_object_get(res, "output"));
+    ASSERT_STR_EQ(json_string_value(json_object_get(res, "status")), "SUCCEEDED");
+    ASSERT_STR_EQ(out, "{\"x\":1}");
+    free(out);
+    json_decref(res);
+    dur_close(&d);
+}
+
+/* ==== Task tokens ==== */
+
+typedef struct {
+    dur_t *d;
+    const char *kind;
+    uv_timer_t poll;
+    int sent;
+} tok_sender_t;
+
+static void on_token_poll(uv_timer_t *t)
+{
+    tok_sender_t *s = wr_container_of(t, tok_sender_t, poll);
+    char path[128], token[256];
+    FILE *fp;
+    size_t n;
+
+    snprintf(path, sizeof(path), "%s/token", fn_dir);
+    if (s->d->run == NULL || (fp = fopen(path, "r")) == NULL)
+        return;
+    n = fread(token, 1, sizeof(token) - 1, fp);
+    fclose(fp);
+    token[n] = '\0';
+    if (n == 0 || strcmp(s->kind, "none") == 0)
+        return;
+    if (strcmp(s->kind, "heartbeat") == 0 && s->sent < 3) {
+        ASSERT_OK(wr_asl_run_task_token(s->d->run, token, "heartbeat", NULL, NULL, NULL));
+        s->sent++;
+        return;
+    }
+    if (strcmp(s->kind, "failure") == 0)
+        ASSERT_OK(
+            wr_asl_run_task_token(s->d->run, token, "failure", NULL, "Custom.Bad", "no luck"));
+    else
+        ASSERT_OK(wr_asl_run_task_token(s->d->run, token, "success", "{\"ok\":1}", NULL, NULL));
+    /* The same token a second time belongs to no waiting task any more. */
+    ASSERT_EQ(wr_asl_run_task_token(s->d->run, token, "success", "{}", NULL, NULL), WR_ENOTFOUND);
+    unlink(path);
+    uv_timer_stop(t);
+}
+
+static const char tok_def[] =
+    "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":"
+    "\"arn:aws:states:::lambda:invoke.waitForTaskToken\",\"HeartbeatSeconds\":1,"
+    "\"Parameters\":{\"FunctionName\":\"tok\",\"Payload\":{\"token.$\":\"$$.Task.Token\"}},"
+    "\"Catch\":[{\"ErrorEquals\":[\"Custom.Bad\"],\"Next\":\"C\"}],\"End\":true},"
+    "\"C\":{\"Type\":\"Pass\",\"Parameters\":{\"caught.$\":\"$.Error\"},\"End\":true}}}";
+
+static char *token_run(const char *kind)
+{
+    dur_t d;
+    wr_asl_run_opts_t opts;
+    tok_sender_t s;
+    json_t *in = json_object(), *res;
+    char *r;
+
+    dur_open(&d, tok_def);
+    dur_engine(&d);
+    memset(&s, 0, sizeof(s));
+    s.d = &d;
+    s.kind = kind;
+    uv_timer_init(&d.eng.loop, &s.poll);
+    uv_timer_start(&s.poll, on_token_poll, 50, 50);
+    memset(&opts, 0, sizeof(opts));
+    opts.run_id = "tok-run";
+    opts.version_id = d.version;
+    ASSERT_OK(wr_asl_run_start(&d.eng, d.asl, in, &opts, dur_on_done, &d, &d.run, NULL));
+    while (!d.done)
+        uv_run(&d.eng.loop, UV_RUN_ONCE);
+    uv_timer_stop(&s.poll);
+    uv_close((uv_handle_t *)&s.poll, NULL);
+    res = wr_asl_run_result_json(d.run);
+    if (strcmp(json_string_value(json_object_get(res, "status")), "SUCCEEDED") == 0)
+        r = wr_json_dumps(json_object_get(res, "output"));
+    else
+        r = wr_xstrdup(json_string_value(json_object_get(res, "error")));
+    json_decref(res);
+    json_decref(in);
+    dur_stop_engine(&d);
+    dur_close(&d);
+    return r;
+}
+
+static void test_task_token(void)
+{
+    char *r;
+
+    make_handlers();
+    r = token_run("success");
+    ASSERT_STR_EQ(r, "{\"ok\":1}");
+    free(r);
+    r = token_run("failure");
+    ASSERT_STR_EQ(r, "{\"caught\":\"Custom.Bad\"}");
+    free(r);
+    r = token_run("heartbeat"); /* three heartbeats 50 ms apart, then the result */
+    ASSERT_STR_EQ(r, "{\"ok\":1}");
+    free(r);
+    r = token_run("none"); /* never sent: HeartbeatSeconds passes */
+    ASSERT_STR_EQ(r, "States.HeartbeatTimeout");
+    free(r);
+}
+
 static void test_cleanup(void)
 {
     char dir[64];
@@ -440,6 +754,10 @@ static const wr_test_t tests[] = {
     {"run_fail_without_error", test_run_fail_without_error},
     {"run_task_retry_catch", test_run_task_retry_catch},
     {"run_timeouts_and_abort", test_run_timeouts_and_abort},
+    {"resume_map_parallel_vars", test_resume_map_parallel_vars},
+    {"resume_wait_remaining", test_resume_wait_remaining},
+    {"resume_worker_lost", test_resume_worker_lost},
+    {"task_token", test_task_token},
     {"cleanup", test_cleanup},
     {NULL, NULL},
 };
