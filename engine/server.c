@@ -1072,8 +1072,10 @@ static void cmd_cancel(wr_server_t *srv, wr_cmd_t *cmd)
         snprintf(cmd->out_run_id, sizeof(cmd->out_run_id), "%s", cmd->run_id);
         if (a->run)
             wr_run_abort(a->run, cmd->actor ? "canceled through the API" : "canceled");
+        else if (cmd->stop_error != NULL || cmd->stop_cause != NULL)
+            wr_asl_run_stop(a->arun, cmd->stop_error, cmd->stop_cause);
         else
-            wr_asl_run_abort(a->arun, cmd->stop_cause ? cmd->stop_cause : "canceled");
+            wr_asl_run_abort(a->arun, "canceled");
         reply(cmd, 202, NULL, "canceling");
         return;
     }
@@ -1101,8 +1103,18 @@ static int resume_one(wr_server_t *srv, const json_t *state, bool retry, wr_err_
     if (ref == NULL)
         return WR_ENOTFOUND;
     if (ref->asl != NULL) {
-        ref_put(ref);
-        return wr_err_set(err, WR_EINVALID, "state machine executions are not resumed yet");
+        a = active_new(srv, d, ref);
+        rc = wr_asl_run_resume(&srv->eng, ref->asl, json_string_value(json_object_get(state, "id")),
+                               on_asl_done, a, &a->arun, err);
+        if (rc != 0) {
+            active_unlink(srv, a);
+            ref_put(ref);
+            free(a);
+            return rc;
+        }
+        if (d != NULL)
+            d->running++;
+        return 0;
     }
     a = active_new(srv, d, ref);
     rc = wr_run_resume(&srv->eng, ref->wf, state, retry, d ? &d->task_limit : NULL, on_run_done, a,
@@ -1210,8 +1222,24 @@ static void cmd_sm_delete(wr_server_t *srv, wr_cmd_t *cmd)
 
 static void cmd_task_token(wr_server_t *srv, wr_cmd_t *cmd)
 {
-    (void)srv;
-    reply(cmd, 404, "not_found", "no task is waiting for that token");
+    char run_id[160];
+    active_t *a;
+    int rc;
+
+    if (cmd->token == NULL || cmd->token_kind == NULL ||
+        !wr_asl_token_run_id(cmd->token, run_id, sizeof(run_id)) ||
+        (a = active_find(srv, run_id)) == NULL || a->arun == NULL) {
+        reply(cmd, 404, "not_found", "no task is waiting for that token");
+        return;
+    }
+    rc = wr_asl_run_task_token(a->arun, cmd->token, cmd->token_kind, cmd->definition,
+                               cmd->stop_error, cmd->stop_cause);
+    if (rc == WR_ENOTFOUND)
+        reply(cmd, 404, "not_found", "no task is waiting for that token");
+    else if (rc != 0)
+        reply(cmd, 400, "bad_request", "the task result is not valid (%s)", wr_strerror(rc));
+    else
+        reply(cmd, 200, NULL, "applied");
 }
 
 /* State machines created through the API before this start. */
@@ -1393,7 +1421,7 @@ static void on_stop_timer(uv_timer_t *t)
     int in_flight = 0;
 
     for (active_t *a = srv->runs; a; a = a->next)
-        in_flight += a->run ? wr_run_in_flight(a->run) : 0;
+        in_flight += a->run ? wr_run_in_flight(a->run) : wr_asl_run_in_flight(a->arun);
     if (in_flight == 0) {
         finish_stop(srv);
         return;
@@ -1404,6 +1432,8 @@ static void on_stop_timer(uv_timer_t *t)
         for (active_t *a = srv->runs; a; a = a->next)
             if (a->run)
                 wr_run_interrupt(a->run);
+            else
+                wr_asl_run_interrupt(a->arun);
     }
 }
 

@@ -228,9 +228,11 @@ def main():
         check(types.count("ExecutionSucceeded") == 1, "one ExecutionSucceeded")
         lost = [e for e in evs if e["type"] == "TaskFailed" and
                 (e.get("detail") or {}).get("error") == "Weir.WorkerLost"]
-        check(len(lost) <= CONC and len(lost) == dups,
-              "tasks in flight at the kill failed with Weir.WorkerLost and were retried "
-              "(%d lost, %d re-run)" % (len(lost), dups))
+        # A lost attempt may have been killed before or after its side effect: only those
+        # in flight at a kill can have run twice.
+        check(len(lost) <= 2 * CONC and dups <= len(lost),
+              "tasks in flight at the kills failed with Weir.WorkerLost and were retried "
+              "(%d lost, %d items written twice)" % (len(lost), dups))
         print("elapsed %.1fs" % (time.time() - t0))
     finally:
         srv.stop()
