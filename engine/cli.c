@@ -20,6 +20,7 @@
 #include "engine/cli_catalog.h"
 #include "engine/cli_crawl.h"
 #include "engine/cli_cron.h"
+#include "engine/cli_run.h"
 #include "engine/cli_serve.h"
 #include "engine/cli_load.h"
 #include "engine/cli_sql.h"
@@ -117,53 +118,15 @@ static int logical_now(const char *tz, int64_t now_ms, char ds[16], char iso[40]
 
 /* ==== weir run ==== */
 
-typedef struct {
-    wr_engine_t eng;
-    uv_signal_t sigint, sigterm;
-    wr_run_t *run;
-    bool done;
-} run_cli_t;
-
-static void on_signal(uv_signal_t *h, int signum)
+static void stop_dag(wr_run_cli_t *c, const char *why)
 {
-    run_cli_t *rc = h->data;
-    if (!rc->done && rc->run != NULL) {
-        fprintf(stderr, "weir: %s: stopping the run\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
-        wr_run_abort(rc->run, signum == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
-    }
+    wr_run_abort(c->run, why);
 }
 
 static void on_run_done(wr_run_t *run, void *data)
 {
-    run_cli_t *rc = data;
     (void)run;
-    rc->done = true;
-    uv_signal_stop(&rc->sigint);
-    uv_signal_stop(&rc->sigterm);
-}
-
-static json_t *load_input(const char *inline_json, const char *file, wr_err_t *err)
-{
-    json_error_t je;
-    json_t *v;
-
-    if (inline_json != NULL)
-        v = json_loads(inline_json, JSON_DECODE_ANY, &je);
-    else if (file != NULL)
-        v = json_load_file(file, JSON_DECODE_ANY, &je);
-    else
-        return json_object();
-    if (v == NULL) {
-        wr_err_set(err, WR_EPARSE, "%s:%d:%d: invalid JSON input: %s", file ? file : "--input",
-                   je.line, je.column, je.text);
-        return NULL;
-    }
-    if (!json_is_object(v)) {
-        json_decref(v);
-        wr_err_set(err, WR_EPARSE, "%s: the input must be a JSON object", file ? file : "--input");
-        return NULL;
-    }
-    return v;
+    wr__run_cli_finished(data);
 }
 
 static void print_human(json_t *res)
@@ -192,170 +155,66 @@ static void print_human(json_t *res)
 
 static int cmd_run(int argc, char **argv)
 {
-    const char *file = NULL, *input_json = NULL, *input_file = NULL, *functions = NULL;
-    const char *db = NULL, *config = NULL;
-    wr_config_t cfg;
-    bool as_json = false, quiet = false;
-    long parallelism = 0;
+    wr_run_cli_t c;
     wr_workflow_t *wf = NULL;
-    wr_store_t *store = NULL;
-    json_t *input = NULL, *res = NULL;
-    char *problems = NULL, *text = NULL;
-    size_t text_len = 0;
-    run_cli_t rc;
-    bool eng_ready = false;
-    wr_err_t err;
-    int status = 2;
-    char exe[4096];
-    size_t exe_len = sizeof(exe);
+    wr_run_t *run = NULL;
+    json_t *res = NULL;
+    char *problems = NULL;
     char ds[16], logical[40];
     int64_t version_id = 0;
     wr_run_opts_t opts;
+    wr_err_t err;
+    int status = wr__run_cli_parse(&c, argc, argv, run_usage);
 
-    memset(&rc, 0, sizeof(rc));
+    if (status >= 0)
+        return status;
+    status = 2;
     memset(&err, 0, sizeof(err));
-    memset(&cfg, 0, sizeof(cfg));
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_val = i + 1 < argc;
-        if (is_flag(a, "--help") || is_flag(a, "-h")) {
-            fputs(run_usage, stdout);
-            return 0;
-        } else if (is_flag(a, "--config") && has_val) {
-            config = argv[++i];
-        } else if (is_flag(a, "--json")) {
-            as_json = true;
-        } else if (is_flag(a, "--quiet") || is_flag(a, "-q")) {
-            quiet = true;
-        } else if (is_flag(a, "--input") && has_val) {
-            input_json = argv[++i];
-        } else if (is_flag(a, "--input-file") && has_val) {
-            input_file = argv[++i];
-        } else if (is_flag(a, "--functions") && has_val) {
-            functions = argv[++i];
-        } else if (is_flag(a, "--db") && has_val) {
-            db = argv[++i];
-        } else if (is_flag(a, "--parallelism") && has_val) {
-            char *end;
-            parallelism = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || parallelism < 1 || parallelism > 100000)
-                return usage_error("run", "--parallelism must be a whole number >= 1, not '%s'",
-                                   argv[i]);
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return usage_error("run", "unknown or incomplete option '%s'", a);
-        } else if (file == NULL) {
-            file = a;
-        } else {
-            return usage_error("run", "one FILE only ('%s' is extra)", a);
-        }
-    }
-    if (file == NULL)
-        return usage_error("run", "%s", "a FILE is required");
-    if (input_json != NULL && input_file != NULL)
-        return usage_error("run", "%s", "--input and --input-file exclude each other");
-
-    if (wr_config_load(config, &cfg, &err) != 0) {
-        fprintf(stderr, "weir run: %s\n", err.msg);
+    if (wr__run_cli_load(&c) != 0)
+        goto done;
+    if (wr_def_is_asl(c.text, c.len)) {
+        status = wr_cli_run_asl(&c);
         goto done;
     }
-    if (db == NULL)
-        db = cfg.db ? cfg.db : "weir.db";
-    if (functions == NULL)
-        functions = cfg.functions_dir ? cfg.functions_dir : "functions";
-    if (parallelism == 0)
-        parallelism = cfg.parallelism;
-    if (wr_read_file(file, WR_DEF_MAX_BYTES, &text, &text_len, &err) != 0) {
-        fprintf(stderr, "weir run: %s\n", err.msg);
-        goto done;
-    }
-    if (wr_def_is_asl(text, text_len)) {
-        status = wr_cli_run_asl(argc, argv);
-        goto done;
-    }
-    if (wr_dag_load_string(file, text, text_len, &wf, &problems, &err) != 0) {
+    if (wr_dag_load_string(c.file, c.text, c.len, &wf, &problems, &err) != 0) {
         fputs(problems ? problems : err.msg, stderr);
         goto done;
     }
-    input = load_input(input_json, input_file, &err);
-    if (input == NULL) {
-        fprintf(stderr, "weir run: %s\n", err.msg);
+    if (wr__run_cli_input(&c, false) != 0)
         goto done;
-    }
     if (logical_now(wf->timezone, wr_now_ms(), ds, logical, &err) != 0) {
-        fprintf(stderr, "weir run: %s: timezone: %s\n", file, err.msg);
+        fprintf(stderr, "weir run: %s: timezone: %s\n", c.file, err.msg);
         goto done;
     }
-    if (wr_store_open(db, &store, &err) != 0 ||
-        wr_store_definition_put(store, wf->name, "dag", file, wf->source, wf->hash, &version_id,
-                                &err) != 0) {
-        fprintf(stderr, "weir run: %s\n", err.msg);
+    if (wr__run_cli_engine(&c, wf->name, "dag", wf->source, wf->hash, &version_id) != 0)
         goto done;
-    }
-    if (wr_engine_init(&rc.eng, &err) != 0) {
-        fprintf(stderr, "weir run: %s\n", err.msg);
-        goto done;
-    }
-    eng_ready = true;
-    rc.eng.store = store;
-    rc.eng.db_path = wr_xstrdup(db);
-    rc.eng.config = &cfg;
-    rc.eng.quiet = quiet;
-    if (parallelism == 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        parallelism = (cores > 0 ? cores : 1) * 4;
-    }
-    rc.eng.parallelism = (int)parallelism;
-    rc.eng.functions_dir = wr_xstrdup(functions);
-    if (uv_exepath(exe, &exe_len) == 0)
-        rc.eng.self_exe = wr_xstrdup(exe);
-    else
-        rc.eng.self_exe = wr_xstrdup(argv[0]);
-    uv_signal_init(&rc.eng.loop, &rc.sigint);
-    uv_signal_init(&rc.eng.loop, &rc.sigterm);
-    rc.sigint.data = rc.sigterm.data = &rc;
-    uv_signal_start(&rc.sigint, on_signal, SIGINT);
-    uv_signal_start(&rc.sigterm, on_signal, SIGTERM);
-    uv_unref((uv_handle_t *)&rc.sigint);
-    uv_unref((uv_handle_t *)&rc.sigterm);
-
     memset(&opts, 0, sizeof(opts));
     opts.trigger = "manual";
     opts.logical_ms = wr_now_ms();
     opts.ds = ds;
     opts.logical_date = logical;
     opts.version_id = version_id;
-    if (wr_run_start(&rc.eng, wf, input, &opts, on_run_done, &rc, &rc.run, &err) != 0) {
+    if (wr_run_start(&c.eng, wf, c.input, &opts, on_run_done, &c, &run, &err) != 0) {
         fprintf(stderr, "weir run: %s\n", err.msg);
         goto done;
     }
-    uv_run(&rc.eng.loop, UV_RUN_DEFAULT);
-    if (!rc.done) {
+    c.stop = stop_dag;
+    c.run = run;
+    uv_run(&c.eng.loop, UV_RUN_DEFAULT);
+    if (!c.done) {
         fprintf(stderr, "weir run: internal error: the loop ended before the run\n");
         status = 1;
         goto done;
     }
-    res = wr_run_result_json(rc.run);
-    if (as_json) {
-        char *s = json_dumps(res, JSON_COMPACT);
-        printf("%s\n", s);
-        free(s);
-    } else {
-        print_human(res);
-    }
-    fflush(stdout);
-    status = strcmp(wr_run_status(rc.run), "SUCCEEDED") == 0 ? 0 : 1;
+    res = wr_run_result_json(run);
+    wr__run_cli_print(&c, res, print_human, NULL);
+    status = strcmp(wr_run_status(run), "SUCCEEDED") == 0 ? 0 : 1;
 done:
-    if (rc.run != NULL)
-        wr_run_close(rc.run);
-    if (eng_ready)
-        wr_engine_dispose(&rc.eng);
+    wr_run_close(run);
+    wr__run_cli_dispose(&c);
     json_decref(res);
-    json_decref(input);
-    wr_store_close(store);
     wr_workflow_free(wf);
-    wr_config_dispose(&cfg);
     free(problems);
-    free(text);
     return status;
 }
 

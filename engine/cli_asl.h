@@ -5,9 +5,12 @@
 
 #include <stddef.h>
 
-/** `weir run FILE ...` when FILE is a state machine: argv as for `weir run` (argv[0] is
- *  "run"). Returns the exit status (0 SUCCEEDED, 1 FAILED, 2 usage/invalid). */
-int wr_cli_run_asl(int argc, char **argv);
+#include "engine/cli_run.h"
+
+/** `weir run FILE ...` when FILE is a state machine: `c` holds the parsed options, the
+ *  configuration and the file (engine/cli_run.h); the caller disposes of it. Returns the exit
+ *  status (0 SUCCEEDED, 1 FAILED, 2 usage/invalid). */
+int wr_cli_run_asl(wr_run_cli_t *c);
 /** Validates the state machine in `text` (read from `path`); prints each problem to stderr
  *  as `path: JSON.path: message` and returns non-zero if there is any, else prints
  *  `path: ok ...` to stdout and returns 0. */
