@@ -36,6 +36,7 @@ struct wr_proc_s {
     bool exited;
     bool delivered;
     bool stopping;
+    uint64_t version; /* bumped by every read */
     int pending_closes;
     int64_t exit_status;
     int term_signal;
@@ -109,6 +110,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     wr_proc_t *p = s->data;
 
     if (n > 0) {
+        p->version++;
         wr_buf_append(&c->buf, buf->base, (size_t)n);
         if (c->buf.len > c->max) {
             /* Keep the newest half: results and errors are at the end. */
@@ -262,6 +264,16 @@ void wr_proc_stop(wr_proc_t *p, int64_t grace_ms)
     p->stopping = true;
     kill(-p->process.pid, SIGTERM);
     uv_timer_start(&p->kill_timer, on_kill_timeout, (uint64_t)(grace_ms > 0 ? grace_ms : 0), 0);
+}
+
+void wr_proc_peek(wr_proc_t *p, const char **out, size_t *out_len, const char **err,
+                  size_t *err_len, uint64_t *version)
+{
+    *out = wr_buf_cstr(&p->out.buf);
+    *out_len = p->out.buf.len;
+    *err = wr_buf_cstr(&p->err.buf);
+    *err_len = p->err.buf.len;
+    *version = p->version;
 }
 
 int wr_proc_pid(const wr_proc_t *p)

@@ -46,6 +46,11 @@ typedef void (*wr_proc_cb)(wr_proc_t *p, const wr_proc_result_t *res, void *data
  *  until the callback returns. */
 WR_MUST_CHECK int wr_proc_spawn(uv_loop_t *loop, const wr_proc_opts_t *opts, wr_proc_cb cb,
                                 void *data, wr_proc_t **out, wr_err_t *err);
+/** What the process has written so far: borrowed views of the captured stdout and stderr
+ *  (their tails when longer than the caps), valid until the next loop iteration. A counter
+ *  that grows whenever anything was captured goes to *version. */
+void wr_proc_peek(wr_proc_t *p, const char **out, size_t *out_len, const char **err,
+                  size_t *err_len, uint64_t *version);
 /** Sends SIGTERM to the process group, and SIGKILL `grace_ms` later if it is still there.
  *  Idempotent; a no-op once the process has exited. */
 void wr_proc_stop(wr_proc_t *p, int64_t grace_ms);

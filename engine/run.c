@@ -21,6 +21,7 @@
 #include "engine/template.h"
 
 #define PID_RECORD_AFTER_MS 200
+#define LOG_FLUSH_MS        1000
 
 typedef enum {
     TS_PENDING = 0,
@@ -51,7 +52,10 @@ typedef struct trun_s {
     bool has_slot;
     uv_timer_t retry_timer;
     uv_timer_t timeout_timer;
-    uv_timer_t pid_timer;  /* records the attempt's process group once it has run a while */
+    uv_timer_t pid_timer; /* records the attempt's process group once it has run a while,
+                             then its logs so far, every LOG_FLUSH_MS */
+    bool pid_recorded;
+    uint64_t logs_version; /* of the logs last written while the attempt runs */
     wr_task_attempt_t *ta; /* the attempt in flight */
     bool timed_out;
     int64_t attempt_start_ms;
@@ -489,20 +493,40 @@ static void start_attempt(wr_run_t *run, size_t i)
         uv_timer_start(&t->timeout_timer, on_timeout, (uint64_t)wt->timeout_ms, 0);
     /* The process group is recorded (for a restart to stop what a crash left) once the
      * attempt has run for a moment: most tasks end sooner, and need no extra transaction. */
-    if (ta->pid > 0)
-        uv_timer_start(&t->pid_timer, on_pid_timer, PID_RECORD_AFTER_MS, 0);
+    t->pid_recorded = false;
+    t->logs_version = 0;
+    if (ta->pid > 0 || ta->peek_logs != NULL)
+        uv_timer_start(&t->pid_timer, on_pid_timer, PID_RECORD_AFTER_MS, LOG_FLUSH_MS);
 }
 
+/* While an attempt runs: first its process group is recorded (for a restart to stop what a
+ * crash left), then, every LOG_FLUSH_MS, what it has written so far, so that its logs can be
+ * tailed through the API while it runs. */
 static void on_pid_timer(uv_timer_t *timer)
 {
     trun_t *t = wr_container_of(timer, trun_t, pid_timer);
     wr_run_t *run = t->run;
+    const char *name = run->wf->tasks[t->index].name;
     wr_err_t err;
 
-    if (t->ta != NULL && t->ta->pid > 0 &&
-        wr_store_attempt_pid(run->eng->store, run->id, run->wf->tasks[t->index].name, t->attempts,
-                             t->ta->pid, &err) != 0)
-        fprintf(stderr, "weir: %s\n", err.msg); /* only a restart's clean-up needs it */
+    if (t->ta == NULL)
+        return;
+    if (!t->pid_recorded && t->ta->pid > 0) {
+        t->pid_recorded = true;
+        if (wr_store_attempt_pid(run->eng->store, run->id, name, t->attempts, t->ta->pid, &err) !=
+            0)
+            fprintf(stderr, "weir: %s\n", err.msg); /* only a restart's clean-up needs it */
+    }
+    if (t->ta->peek_logs != NULL) {
+        const char *out, *errs;
+        size_t out_len, err_len;
+        uint64_t version;
+        t->ta->peek_logs(t->ta, &out, &out_len, &errs, &err_len, &version);
+        if (version != t->logs_version &&
+            wr_store_logs_live(run->eng->store, run->id, name, t->attempts, out, out_len, errs,
+                               err_len, &err) == 0)
+            t->logs_version = version;
+    }
 }
 
 static void on_retry_timer(uv_timer_t *timer)

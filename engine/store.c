@@ -421,6 +421,32 @@ static int apply_commit(wr_store_t *store, const wr_task_change_t *ch, int64_t n
     return 0;
 }
 
+static int log_live(wr_store_t *store, const char *run_id, const char *task, int attempt,
+                    const char *stream, const char *data, size_t len, wr_err_t *err)
+{
+    sqlite3_stmt *st = stmt(store, S_LOG_PUT);
+    wr__store_bind_text(st, 1, run_id);
+    wr__store_bind_text(st, 2, task);
+    sqlite3_bind_int(st, 3, attempt);
+    wr__store_bind_text(st, 4, stream);
+    sqlite3_bind_text(st, 5, data, (int)len, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 6, 0);
+    return step_done(store, st, err);
+}
+
+int wr_store_logs_live(wr_store_t *store, const char *run_id, const char *task, int attempt,
+                       const char *out, size_t out_len, const char *err_text, size_t err_len,
+                       wr_err_t *err)
+{
+    int rc;
+
+    if ((rc = tx_begin(store, err)) != 0)
+        return rc;
+    if ((rc = log_live(store, run_id, task, attempt, "stdout", out, out_len, err)) == 0)
+        rc = log_live(store, run_id, task, attempt, "stderr", err_text, err_len, err);
+    return tx_end(store, rc, err);
+}
+
 int wr_store_bookmark_files(wr_store_t *store, const char *job, json_t **files, wr_err_t *err)
 {
     sqlite3_stmt *st = stmt(store, S_BM_FILES);

@@ -84,6 +84,12 @@ WR_MUST_CHECK int wr_store_event_append(wr_store_t *store, const char *run_id, c
                                         const char *task, int attempt, const char *detail,
                                         wr_err_t *err);
 
+/** Replaces the logs of a running attempt with what it has written so far (one transaction;
+ *  no history event: logs are not state). */
+WR_MUST_CHECK int wr_store_logs_live(wr_store_t *store, const char *run_id, const char *task,
+                                     int attempt, const char *out, size_t out_len,
+                                     const char *err_text, size_t err_len, wr_err_t *err);
+
 /** The files job `job` has already processed (its bookmark), as a new JSON array. */
 WR_MUST_CHECK int wr_store_bookmark_files(wr_store_t *store, const char *job, json_t **files,
                                           wr_err_t *err);

@@ -121,6 +121,7 @@ static void on_proc_done(wr_proc_t *p, const wr_proc_result_t *pr, void *data)
     (void)p;
     wr__task_result_from_proc(pr, s->mode, &res);
     ta->impl = NULL;
+    ta->peek_logs = NULL;
     free(s);
     wr_task_attempt_done(ta, &res);
 }
@@ -160,6 +161,13 @@ static char **build_env(const wr_task_attempt_t *ta, char **extra)
     return env;
 }
 
+static void peek_logs(wr_task_attempt_t *ta, const char **out, size_t *out_len, const char **err,
+                      size_t *err_len, uint64_t *version)
+{
+    spawn_t *s = ta->impl;
+    wr_proc_peek(s->proc, out, out_len, err, err_len, version);
+}
+
 int wr__task_spawn(wr_task_attempt_t *ta, const wr_proc_opts_t *opts, char **extra_env,
                    wr_result_mode_t mode, wr_err_t *err)
 {
@@ -181,6 +189,7 @@ int wr__task_spawn(wr_task_attempt_t *ta, const wr_proc_opts_t *opts, char **ext
     }
     ta->impl = s;
     ta->pid = wr_proc_pid(s->proc);
+    ta->peek_logs = peek_logs;
     return 0;
 }
 

@@ -68,10 +68,14 @@ struct wr_task_attempt_s {
     int attempt;                       /* 1 on the first try */
     const char *token;                 /* idempotency token of this attempt; borrowed */
     int pid;                           /* set by the type when it runs a process group */
-    void *impl;                        /* private to the task type */
-    wr_task_done_cb done_cb;           /* private: the run's */
-    void *data;                        /* private: the run's */
-    bool canceled;                     /* set by wr_task_attempt_cancel() */
+    /** Set by the type when it can show its output while it runs (NULL otherwise): the
+     *  captured stdout/stderr so far, borrowed until the next loop iteration. */
+    void (*peek_logs)(struct wr_task_attempt_s *ta, const char **out, size_t *out_len,
+                      const char **err, size_t *err_len, uint64_t *version);
+    void *impl;              /* private to the task type */
+    wr_task_done_cb done_cb; /* private: the run's */
+    void *data;              /* private: the run's */
+    bool canceled;           /* set by wr_task_attempt_cancel() */
 };
 
 typedef struct wr_task_type_s {

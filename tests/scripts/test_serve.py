@@ -300,6 +300,39 @@ state_machine:
     shutil.rmtree(work)
 
 
+def test_logs_while_running():
+    work = new_work()
+    write(work, "dags/tail.yaml", """
+name: tail
+tasks:
+  chatty:
+    type: local_transform
+    command: |
+      echo line 1; echo err 1 >&2; sleep 3; echo line 2
+""")
+    s = Serve(work)
+    s.start()
+    import urllib.request
+    port = int(s.text().split("listening on http://127.0.0.1:")[1].split()[0])
+    req = urllib.request.Request("http://127.0.0.1:%d/api/v1/workflows/tail/runs" % port,
+                                 data=b"{}", method="POST")
+    run_id = json.loads(urllib.request.urlopen(req, timeout=10).read())["id"]
+    live = lambda: db(work, "SELECT l.stream, l.data FROM task_logs l JOIN task_instances t ON "
+                            "t.run_id = l.run_id AND t.task = l.task WHERE t.state = 'running' "
+                            "ORDER BY l.stream")
+    ok = wait_for(lambda: live() == [("stderr", "err 1\n"), ("stdout", "line 1\n")], 45)
+    check(ok, "a running attempt's output is in the database before it ends: %r" % (live(),))
+    url = "http://127.0.0.1:%d/api/v1/runs/%s/tasks/chatty/logs?attempt=1" % (port, run_id)
+    body = json.loads(urllib.request.urlopen(url, timeout=10).read())
+    check("line 1" in json.dumps(body) and "line 2" not in json.dumps(body),
+          "and the API tails it: %s" % json.dumps(body)[:200])
+    wait_for(lambda: db(work, "SELECT status FROM runs") == [("SUCCEEDED",)], 45)
+    final = db(work, "SELECT data FROM task_logs WHERE stream = 'stdout'")
+    check(final == [("line 1\nline 2\n",)], "the final log is whole: %r" % (final,))
+    s.stop()
+    shutil.rmtree(work)
+
+
 def test_reload_and_errors():
     work = new_work()
     write(work, "dags/a.yaml", "tasks: {t: {type: local_transform, command: echo a}}\n")
@@ -432,7 +465,7 @@ tasks:
 
 def main():
     for t in (test_schedule_catchup, test_max_active_runs, test_pools_and_task_limits,
-              test_state_machine_schedule,
+              test_state_machine_schedule, test_logs_while_running,
               test_reload_and_errors,
               test_file_trigger, test_sigterm_grace_and_kill9_recovery):
         print("== " + t.__name__)
