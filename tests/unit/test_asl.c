@@ -284,6 +284,28 @@ static void expect_run(const char *def, const char *input, const char *want)
     fixture_dispose(&f);
 }
 
+/* AWS's 256 KiB limit on a state's output: a Pass whose output grows past it fails the
+ * execution with States.DataLimitExceeded. */
+static void test_run_payload_limit(void)
+{
+    wr_buf_t input;
+
+    wr_buf_init(&input);
+    wr_buf_puts(&input, "{\"big\":\"");
+    for (int i = 0; i < 140 * 1024; i++)
+        wr_buf_puts(&input, "x");
+    wr_buf_puts(&input, "\"}");
+    /* 140 KiB in, twice that out (the input and a copy of it). */
+    expect_run("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Parameters\":{"
+               "\"a.$\":\"$.big\",\"b.$\":\"$.big\"},\"End\":true}}}",
+               wr_buf_cstr(&input), "!States.DataLimitExceeded");
+    /* Just under the limit is fine. */
+    expect_run("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Parameters\":{"
+               "\"n.$\":\"States.StringSplit('a,b', ',')\"},\"End\":true}}}",
+               wr_buf_cstr(&input), "{\"n\":[\"a\",\"b\"]}");
+    wr_buf_dispose(&input);
+}
+
 static void test_run_data_flow(void)
 {
     expect_run("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"InputPath\":\"$.in\","
@@ -748,6 +770,7 @@ static const wr_test_t tests[] = {
     {"yaml_wrapper", test_yaml_wrapper},
     {"timestamps", test_timestamps},
     {"run_data_flow", test_run_data_flow},
+    {"run_payload_limit", test_run_payload_limit},
     {"run_choice_and_variables", test_run_choice_and_variables},
     {"run_map_parallel", test_run_map_parallel},
     {"run_map_object_and_batches", test_run_map_object_and_batches},
