@@ -11,7 +11,7 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       libuv1-dev libsqlite3-dev libyaml-dev libjansson-dev libpq-dev libcurl4-openssl-dev
       libmicrohttpd-dev libssl-dev)
 if [ "${1:-build}" = test ]; then
-    pkgs+=(python3 procps clang-format postgresql awscli)
+    pkgs+=(python3 procps clang-format postgresql awscli miller sqlite3 wrk)
 fi
 
 missing=()
