@@ -2909,12 +2909,6 @@ int wr_asl_run_in_flight(const wr_asl_run_t *run)
     return run->in_flight;
 }
 
-bool wr_asl_run_is_queued(const wr_asl_run_t *run)
-{
-    (void)run;
-    return false; /* executions start RUNNING */
-}
-
 static void on_close(uv_handle_t *h)
 {
     wr_asl_run_t *run = h->data;

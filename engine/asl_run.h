@@ -57,8 +57,6 @@ WR_MUST_CHECK int wr_asl_run_start(wr_engine_t *eng, const wr_asl_t *asl, const 
 WR_MUST_CHECK int wr_asl_run_resume(wr_engine_t *eng, const wr_asl_t *asl, const char *run_id,
                                     wr_asl_run_done_cb cb, void *data, wr_asl_run_t **out,
                                     wr_err_t *err);
-/** Executions start RUNNING: always false (for symmetry with wr_run_is_queued()). */
-bool wr_asl_run_is_queued(const wr_asl_run_t *run);
 
 /** Stops an execution: running tasks are canceled, timers stopped; it ends ABORTED.
  *  Idempotent; a no-op once the run has ended. */

@@ -78,11 +78,6 @@ sqlite3 *wr__store_db(wr_store_t *store)
     return store->db;
 }
 
-wr_store_ext_t *wr__store_ext(wr_store_t *store)
-{
-    return &store->ext;
-}
-
 static int db_error(wr_store_t *store, wr_err_t *err, const char *what)
 {
     return wr_err_set(err, WR_ESTORE, "database: %s: %s", what, sqlite3_errmsg(store->db));

@@ -66,8 +66,6 @@ static inline json_t *wr__store_col_json(sqlite3_stmt *st, int i)
 
 /** The connection. Borrowed. */
 sqlite3 *wr__store_db(wr_store_t *store);
-/** The extension statement slots. Borrowed. */
-wr_store_ext_t *wr__store_ext(wr_store_t *store);
 /** Statement in `slot`, prepared from `sql` on first use, reset and unbound. NULL with err
  *  set if it does not prepare. Borrowed. */
 sqlite3_stmt *wr__store_stmt(wr_store_t *store, size_t slot, const char *sql, wr_err_t *err);
