@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages weir needs to build and test, if any is missing.
 #   tools/deps.sh [build|test]
-# "build" (default): compiler, CMake, Ninja and the -dev libraries.
+# "build" (default): compiler, CMake, Ninja, the -dev libraries, and python3 (the example
+# pipelines' data generator and handlers).
 # "test": also what the test suite uses (python3, procps for pgrep/ps, awscli for the
 # Step Functions API test).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-pkgs=(build-essential cmake ninja-build pkg-config git
+pkgs=(build-essential cmake ninja-build pkg-config git python3
       libuv1-dev libsqlite3-dev libyaml-dev libjansson-dev libpq-dev libcurl4-openssl-dev
       libmicrohttpd-dev libssl-dev)
 if [ "${1:-build}" = test ]; then
