@@ -136,6 +136,7 @@ struct wr_asl_run_s {
     frame_t *frames; /* all frames */
     frame_t *qhead, *qtail;
     bool pumping;
+    bool batching; /* a group-commit batch is open (see pump) */
     uv_timer_t kick;
     uv_timer_t finish_timer;
     uv_timer_t exec_timer; /* the state machine's TimeoutSeconds */
@@ -153,6 +154,7 @@ struct wr_asl_run_s {
 };
 
 static void pump(wr_asl_run_t *run);
+static void batch_flush(wr_asl_run_t *run, bool reopen);
 static void frame_end(frame_t *f);
 static void maybe_finish(wr_asl_run_t *run);
 static void frame_abort(frame_t *f);
@@ -1430,6 +1432,7 @@ static void start_attempt(frame_t *f)
         wr_task_attempt_done_later(ta, &res);
         return;
     }
+    batch_flush(run, true); /* the task's start and everything before it are on disk */
     if (st->task_type->start(ta, &err) != 0) {
         wr_task_result_error(&res, "States.TaskFailed", "%s", err.msg);
         wr_task_attempt_done_later(ta, &res);
@@ -2137,13 +2140,36 @@ static void on_kick(uv_timer_t *t)
     pump(wr_container_of(t, wr_asl_run_t, kick));
 }
 
+/* Group commit: the transitions of one turn are recorded in one transaction, written before
+ * anything outside the database happens — a Task's start ends the batch first (flush) — so a
+ * crash loses at most transitions that had no effect yet, which the resume replays. */
+static void batch_flush(wr_asl_run_t *run, bool reopen)
+{
+    wr_err_t err;
+
+    memset(&err, 0, sizeof(err));
+    if (!run->batching)
+        return;
+    run->batching = false;
+    if (wr_store_batch_end(run->eng->store, &err) != 0) {
+        store_failed(run, &err);
+        return;
+    }
+    if (reopen && !run->store_failed && wr_store_batch_begin(run->eng->store, &err) == 0)
+        run->batching = true;
+}
+
 static void pump(wr_asl_run_t *run)
 {
     int steps = 0;
+    wr_err_t err;
 
     if (run->pumping || run->closing || run->interrupting)
         return;
     run->pumping = true;
+    memset(&err, 0, sizeof(err));
+    if (!run->store_failed && wr_store_batch_begin(run->eng->store, &err) == 0)
+        run->batching = true;
     while (run->qhead != NULL && steps < STEPS_PER_TURN) {
         frame_t *f = run->qhead;
         run->qhead = f->qnext;
@@ -2155,6 +2181,7 @@ static void pump(wr_asl_run_t *run)
         frame_step(f);
         steps++;
     }
+    batch_flush(run, false);
     run->pumping = false;
     if (run->qhead != NULL)
         uv_timer_start(&run->kick, on_kick, 0, 0);

@@ -71,6 +71,8 @@ struct wr_store_s {
     sqlite3 *db;
     sqlite3_stmt *stmt[S__COUNT];
     wr_store_ext_t ext; /* statements of the other store_*.c files */
+    bool batch;         /* wr_store_batch_begin(): calls join one open transaction */
+    bool batch_failed;  /* a call inside the batch failed: it will be rolled back */
 };
 
 sqlite3 *wr__store_db(wr_store_t *store)
@@ -226,6 +228,8 @@ static int step_done(wr_store_t *store, sqlite3_stmt *st, wr_err_t *err)
 
 static int tx_begin(wr_store_t *store, wr_err_t *err)
 {
+    if (store->batch)
+        return 0; /* the batch's transaction is open */
     return step_done(store, stmt(store, S_BEGIN), err);
 }
 
@@ -262,11 +266,41 @@ int wr__store_step(wr_store_t *store, sqlite3_stmt *st, wr_err_t *err)
 
 static int tx_end(wr_store_t *store, int rc, wr_err_t *err)
 {
+    if (store->batch) {
+        if (rc != 0)
+            store->batch_failed = true;
+        return rc;
+    }
     if (rc == 0)
         rc = step_done(store, stmt(store, S_COMMIT), err);
     if (rc != 0 && !sqlite3_get_autocommit(store->db))
         sqlite3_step(stmt(store, S_ROLLBACK)), sqlite3_reset(store->stmt[S_ROLLBACK]);
     return rc;
+}
+
+int wr_store_batch_begin(wr_store_t *store, wr_err_t *err)
+{
+    int rc;
+
+    if (store->batch)
+        return 0;
+    if ((rc = step_done(store, stmt(store, S_BEGIN), err)) != 0)
+        return rc;
+    store->batch = true;
+    store->batch_failed = false;
+    return 0;
+}
+
+int wr_store_batch_end(wr_store_t *store, wr_err_t *err)
+{
+    int rc = 0;
+
+    if (!store->batch)
+        return 0;
+    store->batch = false;
+    if (store->batch_failed)
+        rc = wr_err_set(err, WR_ESTORE, "database: a change of the batch failed");
+    return tx_end(store, rc, err);
 }
 
 int wr__store_event_insert(wr_store_t *store, const char *run_id, int64_t ts, const char *type,

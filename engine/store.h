@@ -94,6 +94,14 @@ WR_MUST_CHECK int wr_store_logs_live(wr_store_t *store, const char *run_id, cons
 WR_MUST_CHECK int wr_store_bookmark_files(wr_store_t *store, const char *job, json_t **files,
                                           wr_err_t *err);
 
+/** Group commit: until wr_store_batch_end(), the changes of every call join one transaction,
+ *  committed (or, if one of them failed, rolled back) at the end. For bursts of changes made
+ *  in one loop turn that have no effect outside the database before the end (a caller about
+ *  to act on a change ends the batch first). Not nested: a second begin is a no-op. */
+WR_MUST_CHECK int wr_store_batch_begin(wr_store_t *store, wr_err_t *err);
+/** Commits the batch; WR_ESTORE (rolled back) if a change inside it failed. */
+WR_MUST_CHECK int wr_store_batch_end(wr_store_t *store, wr_err_t *err);
+
 /** Number of history events recorded for `run_id` (-1 on error). */
 int64_t wr_store_event_count(wr_store_t *store, const char *run_id);
 /** Copies the run's status into out (NUL-terminated, at most `n` bytes). 0 if found. */
