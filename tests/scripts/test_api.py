@@ -21,6 +21,8 @@ import threading
 import time
 import urllib.parse
 
+from weirtest import free_port
+
 WEIR = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "weir"
 FAILURES = []
 CHECKS = [0]
@@ -87,14 +89,6 @@ def check(cond, what):
         FAILURES.append(what)
         print("FAIL:", what, flush=True)
     return cond
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Server:

@@ -22,6 +22,8 @@ import tempfile
 import threading
 import time
 
+from weirtest import free_port
+
 WEIR = os.path.abspath(sys.argv[1])
 PG_BIN = "/usr/lib/postgresql/15/bin"
 failures = []
@@ -358,13 +360,6 @@ tasks:
 
 
 # ==== PostgreSQL ====
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_postgres(d):

@@ -28,6 +28,8 @@ import time
 import urllib.error
 import urllib.request
 
+from weirtest import free_port
+
 WEIR = os.path.abspath(sys.argv[1])
 SEED = int(sys.argv[2]) if len(sys.argv) > 2 else 20261122
 RUNS = 36
@@ -60,14 +62,6 @@ tasks:
     trigger_rule: all_done
     command: echo loaded-{{ input.n }}
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def api(port, method, path, body=None):

@@ -16,28 +16,16 @@ import sys
 import tempfile
 import time
 
+from weirtest import Checks, free_port
+from weirtest import wait_for as _wait_for
+
+
+def wait_for(pred, seconds):
+    """A database still being created reads as "not yet"."""
+    return _wait_for(pred, seconds, ignore=(sqlite3.OperationalError,))
+
 WEIR = os.path.abspath(sys.argv[1])
-FAILS = []
-PASSES = 0
-
-
-def check(cond, what):
-    global PASSES
-    if cond:
-        PASSES += 1
-        print("ok   " + what)
-    else:
-        FAILS.append(what)
-        print("FAIL " + what)
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+check = Checks()
 
 
 class Serve:
@@ -94,18 +82,6 @@ def process_alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def wait_for(pred, seconds):
-    end = time.time() + seconds
-    while time.time() < end:
-        try:
-            if pred():
-                return True
-        except sqlite3.OperationalError:
-            pass
-        time.sleep(0.1)
-    return pred()
 
 
 def db(work, sql, *args):
@@ -470,8 +446,7 @@ def main():
               test_file_trigger, test_sigterm_grace_and_kill9_recovery):
         print("== " + t.__name__)
         t()
-    print("%d passed, %d failed" % (PASSES, len(FAILS)))
-    sys.exit(1 if FAILS else 0)
+    sys.exit(check.summary())
 
 
 if __name__ == "__main__":

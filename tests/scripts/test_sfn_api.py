@@ -21,9 +21,10 @@ import tempfile
 import time
 import urllib.request
 
+from weirtest import Checks, free_port, wait_for
+
 WEIR = os.path.abspath(sys.argv[1])
-FAILS = []
-PASSES = 0
+check = Checks()
 ACCOUNT = "123456789012"
 ROLE = "arn:aws:iam::%s:role/weir-test" % ACCOUNT
 
@@ -37,33 +38,6 @@ TOKEN_DEF = json.dumps({"StartAt": "T", "States": {
           "Parameters": {"FunctionName": "tokwait",
                          "Payload": {"token.$": "$$.Task.Token", "x.$": "$.x"}},
           "HeartbeatSeconds": 120, "End": True}}})
-
-
-def check(cond, what):
-    global PASSES
-    if cond:
-        PASSES += 1
-        print("ok   " + what)
-    else:
-        FAILS.append(what)
-        print("FAIL " + what)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_for(pred, seconds):
-    end = time.time() + seconds
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return pred()
 
 
 class Cli:
@@ -402,12 +376,11 @@ def main():
         finally:
             mproc.kill()
             mproc.wait()
-    if not FAILS:
+    if not check.fails:
         shutil.rmtree(work, ignore_errors=True)
     else:
         print("work dir kept: " + work)
-    print("%d passed, %d failed" % (PASSES, len(FAILS)))
-    return 1 if FAILS else 0
+    return check.summary()
 
 
 if __name__ == "__main__":
