@@ -22,7 +22,7 @@
 
 /** One alert to publish. */
 typedef struct wr_alert_s {
-    const char *message_id; /* a fresh id (see wr_alert_message_id()) */
+    const char *message_id; /* a fresh id (wr_uuid4()) */
     const char *token;      /* dedup id, or NULL for none */
     const char *run_id;     /* may be NULL */
     const char *task;       /* may be NULL */
@@ -32,9 +32,6 @@ typedef struct wr_alert_s {
     const json_t *attributes; /* a JSON object, or NULL */
     const char *delivery;     /* initial delivery state: "none" or "pending" */
 } wr_alert_t;
-
-/** Formats a new random MessageId (a UUID, as SNS returns) into out[37]. */
-void wr_alert_message_id(char out[37]);
 
 /** Stores `a` unless an alert with the same token exists. On success *dup tells which:
  *  false, stored now (its id is a->message_id); true, a duplicate, and *existing_id (a new

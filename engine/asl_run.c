@@ -2324,21 +2324,6 @@ void wr_asl_run_abort(wr_asl_run_t *run, const char *why)
     run_end(run);
 }
 
-static void make_uuid(char out[40])
-{
-    unsigned char b[16];
-    if (uv_random(NULL, NULL, b, sizeof(b), 0, NULL) != 0) {
-        uint64_t x = (uint64_t)wr_now_ms() ^ (uint64_t)uv_hrtime();
-        for (int i = 0; i < 16; i++)
-            b[i] = (unsigned char)(x >> ((i % 8) * 8)) ^ (unsigned char)(i * 37);
-    }
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-}
-
 static wr_asl_run_t *run_alloc(wr_engine_t *eng, const wr_asl_t *asl, const char *id,
                                const char *name, const char *trigger, wr_asl_run_done_cb cb,
                                void *data)
@@ -2371,7 +2356,7 @@ int wr_asl_run_start(wr_engine_t *eng, const wr_asl_t *asl, const json_t *input,
     int rc;
 
     if (opts == NULL || opts->run_id == NULL)
-        make_uuid(id);
+        wr_uuid4(id);
     run = run_alloc(eng, asl, opts && opts->run_id ? opts->run_id : id,
                     opts ? opts->client_run_id : NULL, opts ? opts->trigger : NULL, cb, data);
     run->start_ms = wr_now_ms();

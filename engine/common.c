@@ -269,6 +269,23 @@ bad:
                       text);
 }
 
+void wr_uuid4(char out[37])
+{
+    unsigned char b[16];
+
+    if (uv_random(NULL, NULL, b, sizeof(b), 0, NULL) != 0) {
+        /* No entropy source: time, still unique enough within one process. */
+        uint64_t x = (uint64_t)wr_now_ms() ^ (uint64_t)uv_hrtime();
+        for (size_t i = 0; i < sizeof(b); i++)
+            b[i] = (unsigned char)((x >> ((i % 8) * 8)) ^ (i * 131));
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
 size_t wr_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);

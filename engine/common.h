@@ -101,6 +101,9 @@ void wr_format_iso_ms(int64_t ms, char out[32]);
  *  *out_ms. 0 on success, WR_EPARSE with a message in err otherwise. */
 WR_MUST_CHECK int wr_duration_parse(const char *text, int64_t *out_ms, wr_err_t *err);
 
+/** A random (version 4) UUID, "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", into out[37]. */
+void wr_uuid4(char out[37]);
+
 /** Levenshtein distance, used to suggest the closest known name. */
 size_t wr_edit_distance(const char *a, const char *b);
 /** The candidate closest to `word` (NULL-terminated list), or NULL if none is close. */

@@ -532,22 +532,12 @@ static int fn_string_split(const wr_intrinsic_t *f, json_t **args, json_t **out,
 
 static int fn_uuid(const wr_intrinsic_t *f, json_t **args, json_t **out, wr_err_t *err)
 {
-    unsigned char b[16];
-    char s[40];
+    char s[37];
 
     (void)f;
     (void)args;
     (void)err;
-    if (uv_random(NULL, NULL, b, sizeof(b), 0, NULL) != 0) {
-        uint64_t x = uv_hrtime();
-        for (int i = 0; i < 16; i++)
-            b[i] = (unsigned char)((x >> ((i % 8) * 8)) ^ (unsigned)(i * 131));
-    }
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(s, sizeof(s), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
+    wr_uuid4(s);
     *out = json_string(s);
     return 0;
 }

@@ -743,21 +743,6 @@ static void maybe_finish(wr_run_t *run)
     uv_timer_start(&run->finish_timer, on_finish_timer, 0, 0);
 }
 
-static void make_uuid(char out[40])
-{
-    unsigned char b[16];
-    if (uv_random(NULL, NULL, b, sizeof(b), 0, NULL) != 0) {
-        uint64_t x = (uint64_t)wr_now_ms() ^ (uint64_t)uv_hrtime();
-        for (int i = 0; i < 16; i++)
-            b[i] = (unsigned char)(x >> ((i % 8) * 8)) ^ (unsigned char)(i * 37);
-    }
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-}
-
 static void on_handle_close(uv_handle_t *h)
 {
     wr_run_t *run = h->data;
@@ -826,7 +811,7 @@ static wr_run_t *run_alloc(wr_engine_t *eng, const wr_workflow_t *wf, const char
     if (id != NULL)
         snprintf(run->id, sizeof(run->id), "%s", id);
     else
-        make_uuid(run->id);
+        wr_uuid4(run->id);
     run->trigger = wr_xstrdup(trigger ? trigger : "manual");
     snprintf(run->ds, sizeof(run->ds), "%s", ds ? ds : "");
     run->logical_date = wr_xstrdup(logical_date ? logical_date : "");

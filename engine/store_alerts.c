@@ -32,23 +32,6 @@ static const char sql_list[] =
     "SELECT message_id, token, run_id, task, topic, subject, message, attributes, created_at, "
     "delivery, delivery_detail FROM alerts ORDER BY created_at DESC, id DESC LIMIT ?1";
 
-void wr_alert_message_id(char out[37])
-{
-    unsigned char b[16];
-
-    if (uv_random(NULL, NULL, b, sizeof(b), 0, NULL) != 0) {
-        /* No entropy source: fall back to time, still unique enough for one process. */
-        int64_t now = wr_now_ms();
-        for (size_t i = 0; i < sizeof(b); i++)
-            b[i] = (unsigned char)((now >> (i % 8) * 8) ^ (int64_t)(i * 131));
-    }
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-}
-
 int wr_alerts_publish(wr_store_t *store, const wr_alert_t *a, bool *dup, char **existing_id,
                       char **existing_delivery, wr_err_t *err)
 {

@@ -195,7 +195,7 @@ int wr__sns_alert_local_start(wr_task_attempt_t *ta, const json_t *conn, wr_err_
     }
     p = wr_xcalloc(1, sizeof(*p));
     p->ta = ta;
-    wr_alert_message_id(p->message_id);
+    wr_uuid4(p->message_id);
     memset(&a, 0, sizeof(a));
     a.message_id = p->message_id;
     a.token = ta->token;
